@@ -1,0 +1,15 @@
+//! # slipway-contracts
+//!
+//! The few types that cross Slipway's process boundaries, kept in one small crate with no
+//! heavy dependencies so that every other crate may use it without linking another's code:
+//!
+//! - [`state`]: the schema of `.devstack/state.json` and `.devstack/env`, written by `devstack`
+//!   and read by `tui` and `loadtest` to find a running stack.
+//! - [`metrics`]: the names and labels of the service's Prometheus metrics, exported by
+//!   `service` and scraped by `tui` and `loadtest`.
+//!
+//! This crate holds data definitions only: no I/O beyond reading and writing the state file,
+//! no networking, no runtime.
+
+pub mod metrics;
+pub mod state;

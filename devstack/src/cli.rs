@@ -1,0 +1,173 @@
+//! The `devstack` command line. `devstack` alone means `devstack up`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The command line of the `devstack` binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "devstack",
+    version,
+    about = "Slipway's local platform: Postgres, Redis, an SQS emulator and the service, in one command.",
+    long_about = "Slipway's local platform: Postgres, Redis, an SQS emulator and the service, in one command.\n\n\
+                  With no subcommand, runs `up`. Settings are written to .devstack/env and .devstack/state.json."
+)]
+pub struct Cli {
+    /// What to do; `up` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Start the stack and run until Ctrl-C (the default).
+    Up(UpArgs),
+    /// Show whether a running stack's components are alive.
+    Status,
+    /// Print the running stack's settings as `export` lines.
+    Env,
+    /// Stop a running stack.
+    Down,
+    /// Delete the persistent data under .devstack/data.
+    Reset {
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Run the SQS emulator alone, like elasticmq-native.
+    Sqs(SqsArgs),
+}
+
+/// How a component is provided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// Native if its binary is installed, else Docker if an engine answers.
+    Auto,
+    /// A local binary run as a child process.
+    Native,
+    /// A container, through a Docker engine.
+    Docker,
+    /// In-process (the SQS emulator only).
+    Embedded,
+}
+
+/// Options of `devstack up`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Args)]
+pub struct UpArgs {
+    /// Keep data in a temporary directory removed at exit.
+    #[arg(long)]
+    pub ephemeral: bool,
+    /// Run the infrastructure only, not the service.
+    #[arg(long)]
+    pub no_service: bool,
+    /// Backend for Postgres and Redis.
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendChoice>,
+    /// Use this Postgres instead of starting one.
+    #[arg(long, env = "DEVSTACK_POSTGRES_URL", hide_env_values = true)]
+    pub postgres_url: Option<String>,
+    /// Use this Redis instead of starting one.
+    #[arg(long, env = "DEVSTACK_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Use this SQS endpoint instead of the embedded emulator.
+    #[arg(long, env = "DEVSTACK_SQS_URL")]
+    pub sqs_url: Option<String>,
+    /// Postgres port (a free one is picked when taken).
+    #[arg(long)]
+    pub postgres_port: Option<u16>,
+    /// Redis port (a free one is picked when taken).
+    #[arg(long)]
+    pub redis_port: Option<u16>,
+    /// SQS emulator port (a free one is picked when taken).
+    #[arg(long)]
+    pub sqs_port: Option<u16>,
+}
+
+/// Options of `devstack sqs`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct SqsArgs {
+    /// Address to bind; loopback unless told otherwise.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (ElasticMQ's default).
+    #[arg(long, default_value_t = 9324)]
+    pub port: u16,
+    /// Region used in queue ARNs.
+    #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
+    pub region: String,
+    /// Account id used in queue URLs and ARNs.
+    #[arg(long, default_value = "000000000000")]
+    pub account_id: String,
+    /// Directory for persistent state (in memory when omitted).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Cli {
+    /// The subcommand to run, `up` with default options when omitted.
+    pub fn command(&self) -> Command {
+        self.command
+            .clone()
+            .unwrap_or_else(|| Command::Up(UpArgs::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        <Cli as CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_up() {
+        let cli = Cli::try_parse_from(["devstack"]).unwrap();
+        assert_eq!(cli.command(), Command::Up(UpArgs::default()));
+    }
+
+    #[test]
+    fn up_takes_its_flags() {
+        let cli = Cli::try_parse_from([
+            "devstack",
+            "up",
+            "--ephemeral",
+            "--no-service",
+            "--backend",
+            "native",
+            "--redis-port",
+            "7000",
+        ])
+        .unwrap();
+        let Command::Up(args) = cli.command() else {
+            panic!("not up")
+        };
+        assert!(args.ephemeral && args.no_service);
+        assert_eq!(args.backend, Some(BackendChoice::Native));
+        assert_eq!(args.redis_port, Some(7000));
+    }
+
+    #[test]
+    fn sqs_defaults_to_loopback_on_elasticmq_port() {
+        let cli = Cli::try_parse_from(["devstack", "sqs"]).unwrap();
+        let Command::Sqs(args) = cli.command() else {
+            panic!("not sqs")
+        };
+        assert_eq!(args.port, 9324);
+        assert!(args.host.is_loopback());
+    }
+
+    #[test]
+    fn reset_and_bad_input() {
+        let cli = Cli::try_parse_from(["devstack", "reset", "-y"]).unwrap();
+        assert_eq!(cli.command(), Command::Reset { yes: true });
+        assert!(Cli::try_parse_from(["devstack", "sqs", "--port", "70000"]).is_err());
+        assert!(Cli::try_parse_from(["devstack", "up", "--backend", "podman"]).is_err());
+        assert!(Cli::try_parse_from(["devstack", "launch"]).is_err());
+    }
+}

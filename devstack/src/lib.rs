@@ -1,0 +1,19 @@
+//! # devstack — Slipway's local platform
+//!
+//! `cargo run -p devstack` brings up Postgres, Redis and an SQS emulator, migrates, creates the
+//! queues, runs the service and hands out its settings (`.devstack/env`, `.devstack/state.json`).
+//! The same crate is a library: integration tests start one stack per test binary and take a
+//! fresh database and fresh queues per test, with no Docker.
+//!
+//! Layout:
+//! - [`cli`]: the command line (`up`, `status`, `env`, `down`, `reset`, `sqs`).
+//! - [`sqs`]: `devstack sqs`, the emulator served alone (the emulator itself is the
+//!   `sqs-emulator` crate under `devstack/sqs-emulator/`).
+//! - launchers (Postgres, Redis, SQS: native, docker, external, embedded), the stack that
+//!   composes them, and the test-support API land with the devstack issue.
+//!
+//! devstack never links the `service` crate: it builds and runs it as a child process, so that
+//! the service's tests can use this library without a dependency cycle.
+
+pub mod cli;
+pub mod sqs;
