@@ -7,6 +7,7 @@
 //!
 //! Layout:
 //! - [`cli`]: the command line (`up`, `status`, `env`, `down`, `reset`, `sqs`).
+//! - [`signals`]: Ctrl-C / SIGTERM as one future.
 //! - [`sqs`]: `devstack sqs`, the emulator served alone (the emulator itself is the
 //!   `sqs-emulator` crate under `devstack/sqs-emulator/`).
 //! - launchers (Postgres, Redis, SQS: native, docker, external, embedded), the stack that
@@ -16,4 +17,5 @@
 //! the service's tests can use this library without a dependency cycle.
 
 pub mod cli;
+pub mod signals;
 pub mod sqs;

@@ -1,11 +1,23 @@
 //! # sqs-emulator — Amazon SQS, locally, in milliseconds
 //!
-//! The emulator embedded by `devstack up` and served alone by `devstack sqs`. It is laid out in
-//! three rooms, one direction: transport → protocol adapter → core.
+//! The emulator embedded by `devstack up` and served alone by `devstack sqs`: an
+//! ElasticMQ-compatible peer that current AWS SDKs talk to over the AWS JSON 1.0 protocol.
 //!
-//! - `core`: queues, messages, visibility, delay, FIFO, dead letters and move tasks. Knows
-//!   nothing of HTTP; reads time through a clock that tests control.
-//! - `protocol`: the AWS JSON 1.0 adapter (one module per action family) and its errors.
-//! - `server`: axum on tokio.
+//! Three rooms, one direction: transport → protocol adapter → core.
 //!
-//! The rooms land with the emulator issue.
+//! - [`core`]: queues, messages, visibility, delay, retention, FIFO, dead letters and move
+//!   tasks. Knows nothing of HTTP; reads time through a [`core::Clock`] tests control.
+//! - [`protocol`]: the AWS JSON 1.0 adapter — wire shapes, one module per action family, and
+//!   the mapping of core errors to AWS error codes.
+//! - [`server`]: axum on tokio; [`server::serve`] binds and runs until a shutdown signal.
+//!
+//! ```no_run
+//! # async fn example() -> std::io::Result<()> {
+//! let server = sqs_emulator::server::Emulator::builder().bind("127.0.0.1:0".parse().unwrap()).await?;
+//! println!("SQS at {}", server.endpoint());
+//! # Ok(()) }
+//! ```
+
+pub mod core;
+pub mod protocol;
+pub mod server;

@@ -1,0 +1,784 @@
+//! The emulator's core: queues and messages with Amazon SQS's semantics, and nothing of HTTP.
+//!
+//! - [`Sqs`] (this module) is the registry of queues and the one entry point the protocol
+//!   adapters call. Lock order: the registry's `RwLock`, then at most one queue's `Mutex` at a
+//!   time; no lock is held across an `.await`.
+//! - [`queue`] holds one queue's messages and their life cycle.
+//! - [`attributes`], [`message`], [`limits`]: validation and AWS's rules.
+//! - [`move_tasks`]: message move tasks (DLQ redrive).
+//! - [`clock`]: time, controllable in tests. [`error`]: AWS error kinds and messages.
+
+pub mod attributes;
+pub mod clock;
+pub mod error;
+pub mod limits;
+pub mod message;
+pub mod move_tasks;
+pub mod queue;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::Notify;
+
+pub use attributes::{QueueConfig, RedrivePolicy};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{ErrorKind, Result, SqsError};
+pub use message::{AttributeData, AttributeValue, Attributes, Message};
+pub use queue::{Delivery, Depths, MessageState, NewMessage, Peeked, SendOutcome, Totals};
+
+use queue::QueueState;
+
+/// The account id used when none is given.
+pub const DEFAULT_ACCOUNT: &str = "000000000000";
+
+/// Settings of an emulator instance.
+#[derive(Debug, Clone)]
+pub struct SqsSettings {
+    /// Region in ARNs.
+    pub region: String,
+    /// Account id in URLs and ARNs.
+    pub account_id: String,
+}
+
+impl Default for SqsSettings {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".into(),
+            account_id: DEFAULT_ACCOUNT.into(),
+        }
+    }
+}
+
+/// A permission granted by AddPermission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Permission {
+    accounts: Vec<String>,
+    actions: Vec<String>,
+}
+
+/// One queue: its identity, its state behind a mutex, and a notifier that wakes long polls.
+#[derive(Debug)]
+pub struct Queue {
+    /// The queue's name.
+    pub name: String,
+    /// The owning account.
+    pub account: String,
+    /// The queue's ARN.
+    pub arn: String,
+    inner: Mutex<QueueInner>,
+    notify: Notify,
+}
+
+#[derive(Debug)]
+struct QueueInner {
+    config: QueueConfig,
+    state: QueueState,
+    tags: BTreeMap<String, String>,
+    permissions: BTreeMap<String, Permission>,
+    created_at: u64,
+    last_modified_at: u64,
+    last_purge_at: Option<u64>,
+}
+
+impl Queue {
+    /// Whether this is a FIFO queue.
+    pub fn is_fifo(&self) -> bool {
+        self.inner.lock().config.fifo
+    }
+
+    /// The queue's configuration.
+    pub fn config(&self) -> QueueConfig {
+        self.inner.lock().config.clone()
+    }
+}
+
+/// A receive request, validated by the protocol adapter's parse.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiveRequest {
+    /// 1–10.
+    pub max_messages: usize,
+    /// Overrides the queue's visibility timeout, seconds.
+    pub visibility_timeout: Option<u64>,
+    /// Overrides the queue's receive wait, seconds.
+    pub wait_seconds: Option<u64>,
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// A token for the next page, when there is one.
+    pub next_token: Option<String>,
+}
+
+/// The emulator: every queue of every account, and the move tasks.
+pub struct Sqs {
+    clock: Arc<dyn Clock>,
+    settings: SqsSettings,
+    queues: RwLock<BTreeMap<(String, String), Arc<Queue>>>,
+    next_uid: AtomicU64,
+    pub(crate) move_tasks: move_tasks::MoveTasks,
+}
+
+impl std::fmt::Debug for Sqs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sqs")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sqs {
+    /// An empty emulator reading time from `clock`.
+    pub fn new(settings: SqsSettings, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Arc::new(Self {
+            clock,
+            settings,
+            queues: RwLock::new(BTreeMap::new()),
+            next_uid: AtomicU64::new(1),
+            move_tasks: move_tasks::MoveTasks::default(),
+        })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &SqsSettings {
+        &self.settings
+    }
+
+    /// Now, by the emulator's clock.
+    pub fn now(&self) -> u64 {
+        self.clock.now_millis()
+    }
+
+    /// The ARN of a queue.
+    pub fn arn_of(&self, account: &str, name: &str) -> String {
+        format!("arn:aws:sqs:{}:{account}:{name}", self.settings.region)
+    }
+
+    /// The queue with this account and name.
+    pub fn queue(&self, account: &str, name: &str) -> Result<Arc<Queue>> {
+        self.queues
+            .read()
+            .get(&(account.to_string(), name.to_string()))
+            .cloned()
+            .ok_or_else(SqsError::queue_does_not_exist)
+    }
+
+    /// The queue with this ARN, if it exists.
+    pub fn queue_by_arn(&self, arn: &str) -> Option<Arc<Queue>> {
+        let mut parts = arn.split(':');
+        let (
+            Some("arn"),
+            Some(_partition),
+            Some("sqs"),
+            Some(_region),
+            Some(account),
+            Some(name),
+            None,
+        ) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        )
+        else {
+            return None;
+        };
+        self.queue(account, name).ok()
+    }
+
+    /// Creates a queue, or returns the existing one when its attributes are the same.
+    pub fn create_queue(
+        &self,
+        account: &str,
+        name: &str,
+        attributes: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Arc<Queue>> {
+        let fifo = QueueConfig::fifo_from_create(name, attributes)?;
+        let mut config = QueueConfig::new(fifo);
+        config.apply(attributes, true)?;
+        self.check_redrive_target(&config)?;
+        if tags.len() > limits::MAX_TAGS {
+            return Err(SqsError::new(
+                ErrorKind::OverLimit,
+                format!("Too many tags added for queue {name}."),
+            ));
+        }
+        let mut queues = self.queues.write();
+        let key = (account.to_string(), name.to_string());
+        if let Some(existing) = queues.get(&key) {
+            let inner = existing.inner.lock();
+            if let Some(attribute) = inner.config.first_difference(attributes)? {
+                return Err(SqsError::new(
+                    ErrorKind::QueueAlreadyExists,
+                    format!(
+                        "A queue already exists with the same name and a different value for attribute {attribute}"
+                    ),
+                ));
+            }
+            drop(inner);
+            return Ok(existing.clone());
+        }
+        let now = self.now();
+        let uid = self.next_uid.fetch_add(1, Ordering::Relaxed) ^ (now << 16);
+        let queue = Arc::new(Queue {
+            name: name.to_string(),
+            account: account.to_string(),
+            arn: self.arn_of(account, name),
+            inner: Mutex::new(QueueInner {
+                config,
+                state: QueueState::new(uid, fifo),
+                tags: tags.clone(),
+                permissions: BTreeMap::new(),
+                created_at: now,
+                last_modified_at: now,
+                last_purge_at: None,
+            }),
+            notify: Notify::new(),
+        });
+        queues.insert(key, queue.clone());
+        Ok(queue)
+    }
+
+    fn check_redrive_target(&self, config: &QueueConfig) -> Result<()> {
+        let Some(policy) = &config.redrive_policy else {
+            return Ok(());
+        };
+        let raw = config.render().remove("RedrivePolicy").unwrap_or_default();
+        let Some(target) = self.queue_by_arn(&policy.dead_letter_target_arn) else {
+            return Err(SqsError::invalid_parameter(
+                "RedrivePolicy",
+                raw,
+                "Dead-letter target does not exist.",
+            ));
+        };
+        if target.is_fifo() != config.fifo {
+            return Err(SqsError::invalid_parameter(
+                "RedrivePolicy",
+                raw,
+                "Dead-letter queue must be same type of queue as the source.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Deletes a queue and its messages.
+    pub fn delete_queue(&self, queue: &Queue) -> Result<()> {
+        let removed = self
+            .queues
+            .write()
+            .remove(&(queue.account.clone(), queue.name.clone()));
+        match removed {
+            Some(q) => {
+                q.notify.notify_waiters();
+                Ok(())
+            }
+            None => Err(SqsError::queue_does_not_exist()),
+        }
+    }
+
+    /// Queues of `account` whose names start with `prefix`, paginated when `max_results` is set.
+    pub fn list_queues(
+        &self,
+        account: &str,
+        prefix: Option<&str>,
+        max_results: Option<i64>,
+        next_token: Option<&str>,
+    ) -> Result<Page<Arc<Queue>>> {
+        let prefix = prefix.unwrap_or("");
+        let queues: Vec<Arc<Queue>> = self
+            .queues
+            .read()
+            .iter()
+            .filter(|((a, name), _)| a == account && name.starts_with(prefix))
+            .map(|(_, q)| q.clone())
+            .collect();
+        paginate(queues, max_results, next_token, |q| q.name.clone())
+    }
+
+    /// Queues whose RedrivePolicy targets `queue`.
+    pub fn dead_letter_sources(
+        &self,
+        queue: &Queue,
+        max_results: Option<i64>,
+        next_token: Option<&str>,
+    ) -> Result<Page<Arc<Queue>>> {
+        let sources: Vec<Arc<Queue>> = self
+            .queues
+            .read()
+            .values()
+            .filter(|q| {
+                q.inner
+                    .lock()
+                    .config
+                    .redrive_policy
+                    .as_ref()
+                    .is_some_and(|p| p.dead_letter_target_arn == queue.arn)
+            })
+            .cloned()
+            .collect();
+        paginate(sources, max_results, next_token, |q| q.name.clone())
+    }
+
+    /// Every attribute of a queue, configured and computed.
+    pub fn queue_attributes(&self, queue: &Queue) -> BTreeMap<String, String> {
+        let now = self.now();
+        let mut inner = queue.inner.lock();
+        let QueueInner {
+            config,
+            state,
+            created_at,
+            last_modified_at,
+            ..
+        } = &mut *inner;
+        let depths = state.depths(config, now);
+        let mut out = config.render();
+        out.insert("QueueArn".into(), queue.arn.clone());
+        out.insert("CreatedTimestamp".into(), (*created_at / 1000).to_string());
+        out.insert(
+            "LastModifiedTimestamp".into(),
+            (*last_modified_at / 1000).to_string(),
+        );
+        out.insert(
+            "ApproximateNumberOfMessages".into(),
+            depths.visible.to_string(),
+        );
+        out.insert(
+            "ApproximateNumberOfMessagesNotVisible".into(),
+            depths.in_flight.to_string(),
+        );
+        out.insert(
+            "ApproximateNumberOfMessagesDelayed".into(),
+            depths.delayed.to_string(),
+        );
+        out
+    }
+
+    /// The attributes named in `names` (`All` for every one); an unknown name is an error.
+    pub fn get_queue_attributes(
+        &self,
+        queue: &Queue,
+        names: &[String],
+    ) -> Result<BTreeMap<String, String>> {
+        for name in names {
+            if name != "All"
+                && !attributes::SETTABLE.contains(&name.as_str())
+                && !attributes::READ_ONLY.contains(&name.as_str())
+            {
+                return Err(SqsError::unknown_attribute(name));
+            }
+        }
+        let mut all = self.queue_attributes(queue);
+        if names.iter().any(|n| n == "All") {
+            return Ok(all);
+        }
+        let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
+        all.retain(|k, _| wanted.contains(k.as_str()));
+        Ok(all)
+    }
+
+    /// Changes a queue's attributes.
+    pub fn set_queue_attributes(
+        &self,
+        queue: &Queue,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let mut config = queue.config();
+        config.apply(attributes, false)?;
+        if attributes.contains_key("RedrivePolicy") {
+            self.check_redrive_target(&config)?;
+        }
+        let mut inner = queue.inner.lock();
+        inner.config = config;
+        inner.last_modified_at = self.now();
+        drop(inner);
+        // A shorter wait or visibility may let a long poll return sooner.
+        queue.notify.notify_waiters();
+        Ok(())
+    }
+
+    /// Removes every message; at most once per 60 seconds per queue.
+    pub fn purge_queue(&self, queue: &Queue) -> Result<()> {
+        let now = self.now();
+        let mut inner = queue.inner.lock();
+        if inner
+            .last_purge_at
+            .is_some_and(|at| now < at + limits::PURGE_INTERVAL_MILLIS)
+        {
+            return Err(SqsError::new(
+                ErrorKind::PurgeQueueInProgress,
+                format!(
+                    "Only one PurgeQueue operation on {} is allowed every 60 seconds.",
+                    queue.name
+                ),
+            ));
+        }
+        inner.last_purge_at = Some(now);
+        inner.state.purge();
+        Ok(())
+    }
+
+    /// Sends a message.
+    pub fn send(&self, queue: &Queue, message: NewMessage) -> Result<SendOutcome> {
+        let now = self.now();
+        let sender: Arc<str> = Arc::from(queue.account.as_str());
+        let outcome = {
+            let mut inner = queue.inner.lock();
+            let QueueInner { config, state, .. } = &mut *inner;
+            state.send(config, message, &sender, now)?
+        };
+        queue.notify.notify_waiters();
+        Ok(outcome)
+    }
+
+    /// Sends a batch: the batch is checked as a whole (size), then each entry on its own.
+    pub fn send_batch(
+        &self,
+        queue: &Queue,
+        entries: Vec<(String, NewMessage)>,
+    ) -> Result<Vec<(String, Result<SendOutcome>)>> {
+        limits::validate_batch_ids(
+            "SendMessageBatchRequestEntry",
+            entries.iter().map(|(id, _)| id.as_str()),
+        )?;
+        let total: usize = entries
+            .iter()
+            .map(|(_, m)| {
+                m.body.len()
+                    + m.attributes
+                        .iter()
+                        .map(|(k, v)| {
+                            k.len()
+                                + v.data_type.len()
+                                + match &v.value {
+                                    AttributeData::Text(s) => s.len(),
+                                    AttributeData::Bytes(b) => b.len(),
+                                }
+                        })
+                        .sum::<usize>()
+            })
+            .sum();
+        if total > limits::MAX_MESSAGE_SIZE {
+            return Err(SqsError::new(
+                ErrorKind::BatchRequestTooLong,
+                format!(
+                    "Batch requests cannot be longer than {} bytes. You have sent {total} bytes.",
+                    limits::MAX_MESSAGE_SIZE
+                ),
+            ));
+        }
+        let now = self.now();
+        let sender: Arc<str> = Arc::from(queue.account.as_str());
+        let results = {
+            let mut inner = queue.inner.lock();
+            let QueueInner { config, state, .. } = &mut *inner;
+            entries
+                .into_iter()
+                .map(|(id, m)| (id, state.send(config, m, &sender, now)))
+                .collect()
+        };
+        queue.notify.notify_waiters();
+        Ok(results)
+    }
+
+    /// Receives messages, long-polling up to the wait time: parks until a send, a visibility
+    /// expiry or the end of a delay, with no busy loop.
+    pub async fn receive(
+        &self,
+        queue: &Arc<Queue>,
+        request: &ReceiveRequest,
+    ) -> Result<Vec<Delivery>> {
+        let wait = request
+            .wait_seconds
+            .unwrap_or_else(|| queue.inner.lock().config.receive_wait_seconds);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+        loop {
+            let notified = queue.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let (deliveries, next_wakeup) = self.receive_now(queue, request)?;
+            let now = tokio::time::Instant::now();
+            if !deliveries.is_empty() || now >= deadline {
+                return Ok(deliveries);
+            }
+            let mut sleep_until = deadline;
+            if let Some(at) = next_wakeup {
+                let in_ms = at.saturating_sub(self.now());
+                sleep_until = sleep_until.min(now + Duration::from_millis(in_ms.max(1)));
+            }
+            if !self
+                .queues
+                .read()
+                .contains_key(&(queue.account.clone(), queue.name.clone()))
+            {
+                return Err(SqsError::queue_does_not_exist());
+            }
+            tokio::select! {
+                () = &mut notified => {}
+                () = tokio::time::sleep_until(sleep_until) => {}
+            }
+        }
+    }
+
+    /// One receive attempt without waiting; also returns when the next timer is due.
+    fn receive_now(
+        &self,
+        queue: &Queue,
+        request: &ReceiveRequest,
+    ) -> Result<(Vec<Delivery>, Option<u64>)> {
+        let policy = queue.inner.lock().config.redrive_policy.clone();
+        let dlq = policy
+            .as_ref()
+            .and_then(|p| self.queue_by_arn(&p.dead_letter_target_arn));
+        let max_receive_count = dlq
+            .as_ref()
+            .and(policy.as_ref())
+            .map(|p| p.max_receive_count);
+        let now = self.now();
+        let (deliveries, dead, next_wakeup) = {
+            let mut inner = queue.inner.lock();
+            let QueueInner { config, state, .. } = &mut *inner;
+            let visibility = request
+                .visibility_timeout
+                .unwrap_or(config.visibility_timeout)
+                * 1000;
+            let (deliveries, dead) = state.receive(
+                config,
+                request.max_messages.max(1),
+                visibility,
+                max_receive_count,
+                now,
+            );
+            (deliveries, dead, state.next_wakeup())
+        };
+        if let (Some(dlq), false) = (dlq, dead.is_empty()) {
+            let source: Arc<str> = Arc::from(queue.arn.as_str());
+            let mut inner = dlq.inner.lock();
+            for mut message in dead {
+                message.dead_letter_source_arn = Some(source.clone());
+                inner.state.push_moved(message, now);
+            }
+            drop(inner);
+            dlq.notify.notify_waiters();
+        }
+        Ok((deliveries, next_wakeup))
+    }
+
+    /// Deletes a message by receipt handle.
+    pub fn delete_message(&self, queue: &Queue, receipt_handle: &str) -> Result<()> {
+        let now = self.now();
+        let mut inner = queue.inner.lock();
+        let QueueInner { config, state, .. } = &mut *inner;
+        state.delete(config, receipt_handle, now)
+    }
+
+    /// Changes a message's visibility timeout (seconds; 0 makes it visible now).
+    pub fn change_visibility(
+        &self,
+        queue: &Queue,
+        receipt_handle: &str,
+        timeout_seconds: u64,
+    ) -> Result<()> {
+        let now = self.now();
+        {
+            let mut inner = queue.inner.lock();
+            let QueueInner { config, state, .. } = &mut *inner;
+            state.change_visibility(config, receipt_handle, timeout_seconds * 1000, now)?;
+        }
+        queue.notify.notify_waiters();
+        Ok(())
+    }
+
+    /// Messages without receiving them (developer peek).
+    pub fn peek(&self, queue: &Queue, limit: usize) -> Vec<Peeked> {
+        let now = self.now();
+        let mut inner = queue.inner.lock();
+        let QueueInner { config, state, .. } = &mut *inner;
+        state.peek(config, now, limit)
+    }
+
+    /// Depths and totals of a queue, and the send time of its oldest message.
+    pub fn stats(&self, queue: &Queue) -> (Depths, Totals, Option<u64>) {
+        let now = self.now();
+        let mut inner = queue.inner.lock();
+        let QueueInner { config, state, .. } = &mut *inner;
+        (
+            state.depths(config, now),
+            state.totals(),
+            state.oldest_sent_at(),
+        )
+    }
+
+    /// Adds or replaces tags.
+    pub fn tag_queue(&self, queue: &Queue, tags: &BTreeMap<String, String>) -> Result<()> {
+        let mut inner = queue.inner.lock();
+        let mut next = inner.tags.clone();
+        next.extend(tags.clone());
+        if next.len() > limits::MAX_TAGS {
+            return Err(SqsError::new(
+                ErrorKind::OverLimit,
+                format!("Too many tags added for queue {}.", queue.name),
+            ));
+        }
+        inner.tags = next;
+        Ok(())
+    }
+
+    /// Removes tags by key.
+    pub fn untag_queue(&self, queue: &Queue, keys: &[String]) {
+        let mut inner = queue.inner.lock();
+        for key in keys {
+            inner.tags.remove(key);
+        }
+    }
+
+    /// The queue's tags.
+    pub fn list_tags(&self, queue: &Queue) -> BTreeMap<String, String> {
+        queue.inner.lock().tags.clone()
+    }
+
+    /// Grants `actions` to `accounts` under `label`, reflected in the `Policy` attribute.
+    pub fn add_permission(
+        &self,
+        queue: &Queue,
+        label: &str,
+        accounts: &[String],
+        actions: &[String],
+    ) -> Result<()> {
+        if label.is_empty()
+            || label.len() > 80
+            || !label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(SqsError::invalid_parameter(
+                "Label",
+                label,
+                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.",
+            ));
+        }
+        if accounts.is_empty() {
+            return Err(SqsError::missing_parameter("AWSAccountIds"));
+        }
+        if actions.is_empty() {
+            return Err(SqsError::missing_parameter("Actions"));
+        }
+        let mut inner = queue.inner.lock();
+        if inner.permissions.contains_key(label) {
+            return Err(SqsError::invalid_parameter(
+                "Label",
+                label,
+                "Already exists.",
+            ));
+        }
+        inner.permissions.insert(
+            label.to_string(),
+            Permission {
+                accounts: accounts.to_vec(),
+                actions: actions.to_vec(),
+            },
+        );
+        render_policy(&queue.arn, &mut inner);
+        Ok(())
+    }
+
+    /// Revokes the permission under `label`.
+    pub fn remove_permission(&self, queue: &Queue, label: &str) -> Result<()> {
+        let mut inner = queue.inner.lock();
+        if inner.permissions.remove(label).is_none() {
+            return Err(SqsError::invalid_parameter(
+                "Label",
+                label,
+                "can't find label.",
+            ));
+        }
+        render_policy(&queue.arn, &mut inner);
+        Ok(())
+    }
+
+    /// Every queue, for move tasks and stats.
+    pub fn all_queues(&self) -> Vec<Arc<Queue>> {
+        self.queues.read().values().cloned().collect()
+    }
+}
+
+fn render_policy(arn: &str, inner: &mut QueueInner) {
+    if inner.permissions.is_empty() {
+        inner.config.passthrough.remove("Policy");
+        return;
+    }
+    let statements: Vec<serde_json::Value> = inner
+        .permissions
+        .iter()
+        .map(|(label, p)| {
+            serde_json::json!({
+                "Sid": label,
+                "Effect": "Allow",
+                "Principal": {"AWS": p.accounts.iter().map(|a| format!("arn:aws:iam::{a}:root")).collect::<Vec<_>>()},
+                "Action": p.actions.iter().map(|a| format!("SQS:{a}")).collect::<Vec<_>>(),
+                "Resource": arn,
+            })
+        })
+        .collect();
+    let policy = serde_json::json!({"Version": "2012-10-17", "Id": format!("{arn}/SQSDefaultPolicy"), "Statement": statements});
+    inner
+        .config
+        .passthrough
+        .insert("Policy".into(), policy.to_string());
+}
+
+/// Pages `items` (sorted by `key`) after the token's key; a token only when `max_results` is set.
+fn paginate<T>(
+    items: Vec<T>,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+    key: impl Fn(&T) -> String,
+) -> Result<Page<T>> {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let after = match next_token.filter(|t| !t.is_empty()) {
+        Some(token) => Some(
+            engine
+                .decode(token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    SqsError::invalid_parameter("NextToken", token, "Invalid NextToken value.")
+                })?,
+        ),
+        None => None,
+    };
+    let limit = match max_results {
+        None => 1000,
+        Some(m @ 1..=1000) => m as usize,
+        Some(m) => {
+            return Err(SqsError::invalid_parameter(
+                "MaxResults",
+                m,
+                "MaxResults must be an integer between 1 and 1000.",
+            ));
+        }
+    };
+    let mut remaining: Vec<T> = items
+        .into_iter()
+        .filter(|i| after.as_ref().is_none_or(|a| key(i) > *a))
+        .collect();
+    let more = remaining.len() > limit;
+    remaining.truncate(limit);
+    let next_token = (more && max_results.is_some())
+        .then(|| remaining.last().map(|i| engine.encode(key(i))))
+        .flatten();
+    Ok(Page {
+        items: remaining,
+        next_token,
+    })
+}

@@ -1,0 +1,786 @@
+//! The messages of one queue and their life cycle: ready → in flight → deleted, with delays,
+//! visibility timeouts, retention, FIFO groups and deduplication.
+//!
+//! Nothing here scans every message. A standard queue keeps its ready messages in a
+//! `BTreeSet` by arrival (receive pops the first); delayed and in-flight messages sit in one
+//! timer set ordered by the instant they become visible, promoted lazily by each operation;
+//! retention is a set ordered by send time. A FIFO queue keeps, per group, its messages in
+//! order and how many are in flight; a group with one in flight delivers nothing more.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use sha2::{Digest, Sha256};
+
+use super::attributes::QueueConfig;
+use super::error::{ErrorKind, Result, SqsError};
+use super::limits::{self, DEDUP_WINDOW_MILLIS, MAX_IN_FLIGHT_FIFO, MAX_IN_FLIGHT_STANDARD};
+use super::message::{self, Attributes, Message};
+
+/// Where a message is in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageState {
+    /// Can be received.
+    Ready,
+    /// Sent with a delay; visible at the given instant (ms).
+    Delayed(u64),
+    /// Received; visible again at the given instant (ms).
+    InFlight(u64),
+}
+
+#[derive(Debug)]
+struct Entry {
+    message: Message,
+    state: MessageState,
+    /// Bumped on each receive; a receipt handle names the receive it came from.
+    receipt_nonce: u64,
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    /// The group's messages in send order, whatever their state.
+    messages: VecDeque<u64>,
+    in_flight: usize,
+}
+
+#[derive(Debug, Clone)]
+struct DedupRecord {
+    expires_at: u64,
+    message_id: Arc<str>,
+    sequence_number: Option<u128>,
+}
+
+/// Counts of messages by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Depths {
+    /// `ApproximateNumberOfMessages`.
+    pub visible: usize,
+    /// `ApproximateNumberOfMessagesNotVisible`.
+    pub in_flight: usize,
+    /// `ApproximateNumberOfMessagesDelayed`.
+    pub delayed: usize,
+}
+
+/// Totals since the queue was created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Messages accepted by send (deduplicated ones excluded).
+    pub sent: u64,
+    /// Deliveries by receive.
+    pub received: u64,
+    /// Messages deleted by a receipt handle.
+    pub deleted: u64,
+}
+
+/// A message to send, validated by [`QueueState::send`].
+#[derive(Debug, Clone, Default)]
+pub struct NewMessage {
+    /// The body.
+    pub body: String,
+    /// User attributes.
+    pub attributes: Attributes,
+    /// The `AWSTraceHeader` system attribute.
+    pub trace_header: Option<String>,
+    /// Per-message delay, seconds (standard queues only).
+    pub delay_seconds: Option<u64>,
+    /// `MessageGroupId`.
+    pub group_id: Option<String>,
+    /// `MessageDeduplicationId`.
+    pub dedup_id: Option<String>,
+}
+
+/// What a send returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendOutcome {
+    /// The message id (the original's, for a deduplicated FIFO send).
+    pub message_id: Arc<str>,
+    /// MD5 of the body.
+    pub body_md5: String,
+    /// MD5 of the user attributes.
+    pub attributes_md5: Option<String>,
+    /// MD5 of the system attributes.
+    pub system_attributes_md5: Option<String>,
+    /// FIFO sequence number.
+    pub sequence_number: Option<u128>,
+}
+
+/// A message handed out by a receive.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The message, with its receive count and first-receive time updated.
+    pub message: Message,
+    /// The receipt handle of this receive.
+    pub receipt_handle: String,
+}
+
+/// A message as seen without receiving it (developer peek).
+#[derive(Debug, Clone)]
+pub struct Peeked {
+    /// The message.
+    pub message: Message,
+    /// Its state now.
+    pub state: MessageState,
+}
+
+/// The messages of one queue.
+#[derive(Debug)]
+pub struct QueueState {
+    uid: u64,
+    fifo: bool,
+    entries: HashMap<u64, Entry>,
+    ready: BTreeSet<u64>,
+    timers: BTreeSet<(u64, u64)>,
+    expiry: BTreeSet<(u64, u64)>,
+    groups: BTreeMap<Arc<str>, Group>,
+    group_cursor: Option<Arc<str>>,
+    dedup: HashMap<String, DedupRecord>,
+    dedup_expiry: VecDeque<(u64, String)>,
+    next_seq: u64,
+    next_nonce: u64,
+    next_sequence_number: u128,
+    depths: Depths,
+    totals: Totals,
+}
+
+impl QueueState {
+    /// An empty queue; `uid` ties receipt handles to this queue.
+    pub fn new(uid: u64, fifo: bool) -> Self {
+        Self {
+            uid,
+            fifo,
+            entries: HashMap::new(),
+            ready: BTreeSet::new(),
+            timers: BTreeSet::new(),
+            expiry: BTreeSet::new(),
+            groups: BTreeMap::new(),
+            group_cursor: None,
+            dedup: HashMap::new(),
+            dedup_expiry: VecDeque::new(),
+            next_seq: 1,
+            next_nonce: 1,
+            next_sequence_number: 18_849_496_460_467_696_128,
+            depths: Depths::default(),
+            totals: Totals::default(),
+        }
+    }
+
+    /// Counts by state, after applying time.
+    pub fn depths(&mut self, config: &QueueConfig, now: u64) -> Depths {
+        self.tick(config, now);
+        self.depths
+    }
+
+    /// Totals since creation.
+    pub fn totals(&self) -> Totals {
+        self.totals
+    }
+
+    /// The instant (ms) the next delayed or in-flight message becomes visible, if any.
+    pub fn next_wakeup(&self) -> Option<u64> {
+        self.timers.first().map(|&(at, _)| at)
+    }
+
+    /// The oldest message's send time (ms), if any.
+    pub fn oldest_sent_at(&self) -> Option<u64> {
+        self.expiry.first().map(|&(at, _)| at)
+    }
+
+    /// Applies time: promotes delayed and in-flight messages whose time has come, drops
+    /// messages past retention, forgets expired dedup ids.
+    pub fn tick(&mut self, config: &QueueConfig, now: u64) {
+        while let Some(&(at, seq)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.transition(seq, MessageState::Ready);
+        }
+        let retention = config.retention_seconds * 1000;
+        while let Some(&(sent_at, seq)) = self.expiry.first() {
+            if sent_at.saturating_add(retention) > now {
+                break;
+            }
+            self.remove(seq);
+        }
+        while let Some((expires_at, _)) = self.dedup_expiry.front() {
+            if *expires_at > now {
+                break;
+            }
+            if let Some((expires_at, key)) = self.dedup_expiry.pop_front() {
+                if self
+                    .dedup
+                    .get(&key)
+                    .is_some_and(|r| r.expires_at == expires_at)
+                {
+                    self.dedup.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Validates and enqueues a message.
+    pub fn send(
+        &mut self,
+        config: &QueueConfig,
+        new: NewMessage,
+        sender_id: &Arc<str>,
+        now: u64,
+    ) -> Result<SendOutcome> {
+        self.tick(config, now);
+        let prepared = prepare(config, new)?;
+        let body_md5 = message::md5_hex(prepared.new.body.as_bytes());
+        let attributes_md5 = message::attributes_md5(&prepared.new.attributes);
+        let system_attributes_md5 = prepared.new.trace_header.as_ref().and_then(|t| {
+            let mut system = Attributes::new();
+            system.insert(
+                "AWSTraceHeader".into(),
+                message::AttributeValue::string(t.clone()),
+            );
+            message::attributes_md5(&system)
+        });
+        if let Some(key) = &prepared.dedup_key {
+            if let Some(record) = self.dedup.get(key) {
+                return Ok(SendOutcome {
+                    message_id: record.message_id.clone(),
+                    body_md5,
+                    attributes_md5,
+                    system_attributes_md5,
+                    sequence_number: record.sequence_number,
+                });
+            }
+        }
+        let NewMessage {
+            body,
+            attributes,
+            trace_header,
+            group_id,
+            ..
+        } = prepared.new;
+        let sequence_number = self.fifo.then(|| {
+            self.next_sequence_number += 1;
+            self.next_sequence_number
+        });
+        let message = Message {
+            id: Arc::from(uuid::Uuid::new_v4().to_string()),
+            body: Arc::from(body),
+            body_md5: Arc::from(body_md5.as_str()),
+            attributes: Arc::new(attributes),
+            trace_header: trace_header.map(Arc::from),
+            sent_at: now,
+            receive_count: 0,
+            first_received_at: None,
+            group_id: group_id.map(Arc::from),
+            dedup_id: prepared.dedup_id.map(Arc::from),
+            sequence_number,
+            dead_letter_source_arn: None,
+            sender_id: sender_id.clone(),
+        };
+        if let Some(key) = prepared.dedup_key {
+            let expires_at = now + DEDUP_WINDOW_MILLIS;
+            self.dedup.insert(
+                key.clone(),
+                DedupRecord {
+                    expires_at,
+                    message_id: message.id.clone(),
+                    sequence_number,
+                },
+            );
+            self.dedup_expiry.push_back((expires_at, key));
+        }
+        let message_id = message.id.clone();
+        let delay = prepared.delay_seconds * 1000;
+        let state = if delay > 0 {
+            MessageState::Delayed(now + delay)
+        } else {
+            MessageState::Ready
+        };
+        self.insert(message, state);
+        self.totals.sent += 1;
+        Ok(SendOutcome {
+            message_id,
+            body_md5,
+            attributes_md5,
+            system_attributes_md5,
+            sequence_number,
+        })
+    }
+
+    /// Adds a message moved from another queue (a dead-letter move or a redrive): ready at
+    /// once, receive count reset, send time kept.
+    pub fn push_moved(&mut self, mut message: Message, now: u64) {
+        message.receive_count = 0;
+        message.first_received_at = None;
+        if self.fifo {
+            self.next_sequence_number += 1;
+            message.sequence_number = Some(self.next_sequence_number);
+            if message.group_id.is_none() {
+                message.group_id = Some(Arc::from("default"));
+            }
+        }
+        let _ = now;
+        self.insert(message, MessageState::Ready);
+        self.totals.sent += 1;
+    }
+
+    /// Receives up to `max` messages, making them invisible for `visibility_ms`.
+    ///
+    /// With `max_receive_count`, a message already received that many times is not delivered
+    /// but removed and returned in the second list, for the caller to put on the DLQ.
+    pub fn receive(
+        &mut self,
+        config: &QueueConfig,
+        max: usize,
+        visibility_ms: u64,
+        max_receive_count: Option<u32>,
+        now: u64,
+    ) -> (Vec<Delivery>, Vec<Message>) {
+        self.tick(config, now);
+        let mut delivered = Vec::new();
+        let mut dead = Vec::new();
+        let limit = if self.fifo {
+            MAX_IN_FLIGHT_FIFO
+        } else {
+            MAX_IN_FLIGHT_STANDARD
+        };
+        if self.fifo {
+            self.receive_fifo(
+                max,
+                visibility_ms,
+                max_receive_count,
+                now,
+                limit,
+                &mut delivered,
+                &mut dead,
+            );
+        } else {
+            while delivered.len() < max && self.depths.in_flight < limit {
+                let Some(seq) = self.ready.first().copied() else {
+                    break;
+                };
+                self.take(
+                    seq,
+                    visibility_ms,
+                    max_receive_count,
+                    now,
+                    &mut delivered,
+                    &mut dead,
+                );
+            }
+        }
+        (delivered, dead)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn receive_fifo(
+        &mut self,
+        max: usize,
+        visibility_ms: u64,
+        max_receive_count: Option<u32>,
+        now: u64,
+        limit: usize,
+        delivered: &mut Vec<Delivery>,
+        dead: &mut Vec<Message>,
+    ) {
+        // Visit groups round-robin, starting after the last one served.
+        let order: Vec<Arc<str>> = match &self.group_cursor {
+            Some(cursor) => self
+                .groups
+                .range::<str, _>((
+                    std::ops::Bound::Excluded(&**cursor),
+                    std::ops::Bound::Unbounded,
+                ))
+                .chain(self.groups.range::<str, _>((
+                    std::ops::Bound::Unbounded,
+                    std::ops::Bound::Included(&**cursor),
+                )))
+                .filter(|(_, g)| g.in_flight == 0)
+                .map(|(k, _)| k.clone())
+                .collect(),
+            None => self
+                .groups
+                .iter()
+                .filter(|(_, g)| g.in_flight == 0)
+                .map(|(k, _)| k.clone())
+                .collect(),
+        };
+        for group_id in order {
+            if delivered.len() >= max || self.depths.in_flight >= limit {
+                break;
+            }
+            // The group had nothing in flight when this receive began, so an in-flight
+            // message in it now was taken by this receive: step over it. A delayed one
+            // blocks the rest of the group, to keep order.
+            let mut index = 0;
+            while delivered.len() < max {
+                let Some(seq) = self
+                    .groups
+                    .get(&group_id)
+                    .and_then(|g| g.messages.get(index).copied())
+                else {
+                    break;
+                };
+                match self.entries.get(&seq).map(|e| e.state) {
+                    Some(MessageState::InFlight(_)) => index += 1,
+                    Some(MessageState::Ready) => {
+                        let before = delivered.len();
+                        self.take(seq, visibility_ms, max_receive_count, now, delivered, dead);
+                        if delivered.len() > before {
+                            index += 1;
+                            self.group_cursor = Some(group_id.clone());
+                        }
+                    }
+                    Some(MessageState::Delayed(_)) | None => break,
+                }
+            }
+        }
+    }
+
+    /// Delivers `seq`, or dead-letters it when its receive count is exhausted.
+    fn take(
+        &mut self,
+        seq: u64,
+        visibility_ms: u64,
+        max_receive_count: Option<u32>,
+        now: u64,
+        delivered: &mut Vec<Delivery>,
+        dead: &mut Vec<Message>,
+    ) {
+        let exhausted = match (max_receive_count, self.entries.get(&seq)) {
+            (Some(max), Some(entry)) => entry.message.receive_count >= max,
+            (_, None) => return,
+            (None, Some(_)) => false,
+        };
+        if exhausted {
+            if let Some(message) = self.remove(seq) {
+                dead.push(message);
+            }
+            return;
+        }
+        let nonce = self.next_nonce;
+        self.next_nonce += 1;
+        self.transition(seq, MessageState::InFlight(now + visibility_ms));
+        let uid = self.uid;
+        if let Some(entry) = self.entries.get_mut(&seq) {
+            entry.receipt_nonce = nonce;
+            entry.message.receive_count += 1;
+            entry.message.first_received_at.get_or_insert(now);
+            self.totals.received += 1;
+            delivered.push(Delivery {
+                message: entry.message.clone(),
+                receipt_handle: encode_receipt(uid, seq, nonce),
+            });
+        }
+    }
+
+    /// Deletes the message a receipt handle names. A well-formed handle of a message that is
+    /// gone, or that was received again since, is accepted and changes nothing (as in SQS).
+    pub fn delete(&mut self, config: &QueueConfig, handle: &str, now: u64) -> Result<()> {
+        self.tick(config, now);
+        let (seq, nonce) = self.decode_receipt(handle)?;
+        if self
+            .entries
+            .get(&seq)
+            .is_some_and(|e| e.receipt_nonce == nonce)
+        {
+            self.remove(seq);
+            self.totals.deleted += 1;
+        }
+        Ok(())
+    }
+
+    /// Sets the visibility of an in-flight message: visible again `timeout_ms` from now.
+    pub fn change_visibility(
+        &mut self,
+        config: &QueueConfig,
+        handle: &str,
+        timeout_ms: u64,
+        now: u64,
+    ) -> Result<()> {
+        self.tick(config, now);
+        let (seq, nonce) = self.decode_receipt(handle)?;
+        let Some(entry) = self.entries.get(&seq).filter(|e| e.receipt_nonce == nonce) else {
+            return Err(SqsError::receipt_handle_expired(handle));
+        };
+        if !matches!(entry.state, MessageState::InFlight(_)) {
+            return Err(SqsError::new(
+                ErrorKind::MessageNotInflight,
+                "Message does not exist or is not available for visibility timeout change.",
+            ));
+        }
+        let state = if timeout_ms == 0 {
+            MessageState::Ready
+        } else {
+            MessageState::InFlight(now + timeout_ms)
+        };
+        self.transition(seq, state);
+        Ok(())
+    }
+
+    /// Removes every message. Dedup ids are kept, as in SQS.
+    pub fn purge(&mut self) {
+        let seqs: Vec<u64> = self.entries.keys().copied().collect();
+        for seq in seqs {
+            self.remove(seq);
+        }
+    }
+
+    /// Up to `limit` messages in send order without changing them.
+    pub fn peek(&mut self, config: &QueueConfig, now: u64, limit: usize) -> Vec<Peeked> {
+        self.tick(config, now);
+        self.expiry
+            .iter()
+            .filter_map(|(_, seq)| self.entries.get(seq))
+            .take(limit)
+            .map(|e| Peeked {
+                message: e.message.clone(),
+                state: e.state,
+            })
+            .collect()
+    }
+
+    /// Removes and returns the ready message sent first, for a move task. In-flight and
+    /// delayed messages wait.
+    pub fn take_ready_for_move(&mut self, config: &QueueConfig, now: u64) -> Option<Message> {
+        self.tick(config, now);
+        let seq = if self.fifo {
+            self.groups
+                .values()
+                .filter(|g| g.in_flight == 0)
+                .filter_map(|g| g.messages.front().copied())
+                .find(|s| {
+                    self.entries
+                        .get(s)
+                        .is_some_and(|e| e.state == MessageState::Ready)
+                })?
+        } else {
+            self.ready.first().copied()?
+        };
+        self.remove(seq)
+    }
+
+    /// Number of messages, whatever their state.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the queue holds no message.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn insert(&mut self, message: Message, state: MessageState) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.expiry.insert((message.sent_at, seq));
+        if self.fifo {
+            let group = message.group_id.clone().unwrap_or_else(|| Arc::from(""));
+            self.groups
+                .entry(group)
+                .or_default()
+                .messages
+                .push_back(seq);
+        }
+        self.entries.insert(
+            seq,
+            Entry {
+                message,
+                state: MessageState::Ready,
+                receipt_nonce: 0,
+            },
+        );
+        self.depths.visible += 1;
+        if !self.fifo {
+            self.ready.insert(seq);
+        }
+        if state != MessageState::Ready {
+            self.transition(seq, state);
+        }
+    }
+
+    /// Moves `seq` to `state`, keeping the indexes and counts in step.
+    fn transition(&mut self, seq: u64, state: MessageState) {
+        let Some(entry) = self.entries.get_mut(&seq) else {
+            return;
+        };
+        let old = std::mem::replace(&mut entry.state, state);
+        let group = if self.fifo {
+            entry.message.group_id.clone()
+        } else {
+            None
+        };
+        self.leave(seq, old, group.as_deref());
+        self.enter(seq, state, group.as_deref());
+    }
+
+    fn leave(&mut self, seq: u64, state: MessageState, group: Option<&str>) {
+        match state {
+            MessageState::Ready => {
+                self.depths.visible -= 1;
+                if !self.fifo {
+                    self.ready.remove(&seq);
+                }
+            }
+            MessageState::Delayed(at) => {
+                self.depths.delayed -= 1;
+                self.timers.remove(&(at, seq));
+            }
+            MessageState::InFlight(at) => {
+                self.depths.in_flight -= 1;
+                self.timers.remove(&(at, seq));
+                if self.fifo {
+                    if let Some(g) = self.groups.get_mut(group.unwrap_or("")) {
+                        g.in_flight -= 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn enter(&mut self, seq: u64, state: MessageState, group: Option<&str>) {
+        match state {
+            MessageState::Ready => {
+                self.depths.visible += 1;
+                if !self.fifo {
+                    self.ready.insert(seq);
+                }
+            }
+            MessageState::Delayed(at) => {
+                self.depths.delayed += 1;
+                self.timers.insert((at, seq));
+            }
+            MessageState::InFlight(at) => {
+                self.depths.in_flight += 1;
+                self.timers.insert((at, seq));
+                if self.fifo {
+                    if let Some(g) = self.groups.get_mut(group.unwrap_or("")) {
+                        g.in_flight += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, seq: u64) -> Option<Message> {
+        let entry = self.entries.get(&seq)?;
+        let (state, group, sent_at) = (
+            entry.state,
+            entry.message.group_id.clone(),
+            entry.message.sent_at,
+        );
+        let group = if self.fifo {
+            Some(group.unwrap_or_else(|| Arc::from("")))
+        } else {
+            None
+        };
+        self.leave(seq, state, group.as_deref());
+        self.expiry.remove(&(sent_at, seq));
+        if let Some(group_id) = group {
+            if let Some(g) = self.groups.get_mut(&group_id) {
+                if let Some(position) = g.messages.iter().position(|s| *s == seq) {
+                    g.messages.remove(position);
+                }
+                if g.messages.is_empty() {
+                    self.groups.remove(&group_id);
+                }
+            }
+        }
+        self.entries.remove(&seq).map(|e| e.message)
+    }
+
+    fn decode_receipt(&self, handle: &str) -> Result<(u64, u64)> {
+        let invalid = || SqsError::receipt_handle_invalid(handle);
+        let bytes = BASE64.decode(handle.as_bytes()).map_err(|_| invalid())?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| invalid())?;
+        let mut parts = text.split(':');
+        let (Some("v1"), Some(uid), Some(seq), Some(nonce), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(invalid());
+        };
+        let parse = |s: &str| u64::from_str_radix(s, 16).map_err(|_| invalid());
+        if parse(uid)? != self.uid {
+            return Err(invalid());
+        }
+        Ok((parse(seq)?, parse(nonce)?))
+    }
+}
+
+fn encode_receipt(uid: u64, seq: u64, nonce: u64) -> String {
+    BASE64.encode(format!("v1:{uid:x}:{seq:x}:{nonce:x}"))
+}
+
+struct Prepared {
+    new: NewMessage,
+    delay_seconds: u64,
+    dedup_id: Option<String>,
+    dedup_key: Option<String>,
+}
+
+/// Checks a new message against the queue's rules and works out its delay and dedup key.
+fn prepare(config: &QueueConfig, new: NewMessage) -> Result<Prepared> {
+    if new.body.is_empty() {
+        return Err(SqsError::missing_parameter("MessageBody"));
+    }
+    limits::validate_body_chars(&new.body)?;
+    let attributes_size = message::validate_attributes(&new.attributes)?;
+    if new.body.len() + attributes_size > config.maximum_message_size {
+        return Err(SqsError::new(
+            ErrorKind::InvalidParameterValue,
+            format!(
+                "One or more parameters are invalid. Reason: Message must be shorter than {} bytes.",
+                config.maximum_message_size
+            ),
+        ));
+    }
+    if let Some(group) = &new.group_id {
+        limits::validate_fifo_token("MessageGroupId", group)?;
+    }
+    if let Some(dedup) = &new.dedup_id {
+        limits::validate_fifo_token("MessageDeduplicationId", dedup)?;
+    }
+    if !config.fifo {
+        let delay_seconds = new.delay_seconds.unwrap_or(config.delay_seconds);
+        return Ok(Prepared {
+            new,
+            delay_seconds,
+            dedup_id: None,
+            dedup_key: None,
+        });
+    }
+    if let Some(delay) = new.delay_seconds.filter(|d| *d > 0) {
+        return Err(SqsError::invalid_parameter(
+            "DelaySeconds",
+            delay,
+            "The request include parameter that is not valid for this queue type.",
+        ));
+    }
+    let Some(group) = new.group_id.clone() else {
+        return Err(SqsError::missing_parameter("MessageGroupId"));
+    };
+    let dedup_id = match (&new.dedup_id, config.content_based_deduplication) {
+        (Some(id), _) => id.clone(),
+        (None, true) => hex::encode(Sha256::digest(new.body.as_bytes())),
+        (None, false) => {
+            return Err(SqsError::new(
+                ErrorKind::InvalidParameterValue,
+                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+            ));
+        }
+    };
+    let dedup_key = if config.deduplication_scope == "messageGroup" {
+        format!("{group}\u{0}{dedup_id}")
+    } else {
+        dedup_id.clone()
+    };
+    Ok(Prepared {
+        new,
+        delay_seconds: config.delay_seconds,
+        dedup_id: Some(dedup_id),
+        dedup_key: Some(dedup_key),
+    })
+}

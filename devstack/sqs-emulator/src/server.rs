@@ -1,0 +1,173 @@
+//! The transport: axum on tokio. Routes every `POST` to the protocol adapter chosen by the
+//! request (JSON when `X-Amz-Target` is present), builds queue URLs from the `Host` header,
+//! and shuts down gracefully.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::core::{Clock, ErrorKind, Sqs, SqsError, SqsSettings, SystemClock};
+use crate::protocol::context::RequestContext;
+use crate::protocol::{WireResponse, json};
+
+/// Largest request body accepted: a 1 MiB message, or a batch of them, with JSON overhead.
+pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
+
+/// The axum router serving `sqs`.
+pub fn router(sqs: Arc<Sqs>) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/", post(handle))
+        .route("/{*path}", post(handle))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(sqs)
+}
+
+async fn handle(State(sqs): State<Arc<Sqs>>, headers: HeaderMap, body: Bytes) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let context = RequestContext::from_host(host);
+    let target = headers.get("x-amz-target").and_then(|h| h.to_str().ok());
+    let wire = if target.is_some() {
+        json::handle(&sqs, &context, target, &body).await
+    } else {
+        json::error_response(&SqsError::new(
+            ErrorKind::InvalidAction,
+            "Only the AWS JSON 1.0 protocol (X-Amz-Target: AmazonSQS.<Action>) is served; the Query protocol is not supported yet.",
+        ))
+    };
+    into_response(wire)
+}
+
+fn into_response(wire: WireResponse) -> Response {
+    let status = StatusCode::from_u16(wire.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = (status, wire.body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(wire.content_type),
+    );
+    if let Some(value) = wire
+        .query_error
+        .and_then(|q| HeaderValue::from_str(&q).ok())
+    {
+        headers.insert("x-amzn-query-error", value);
+    }
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+/// Builds and starts an emulator.
+#[derive(Default)]
+pub struct EmulatorBuilder {
+    settings: SqsSettings,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl EmulatorBuilder {
+    /// Region and account.
+    pub fn settings(mut self, settings: SqsSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The clock (the system clock by default).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Binds `addr` (port 0 for any free port) and serves in a background task.
+    pub async fn bind(self, addr: SocketAddr) -> std::io::Result<Emulator> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let sqs = Sqs::new(
+            self.settings,
+            self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        );
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = router(sqs.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Emulator {
+            sqs,
+            local_addr,
+            stop: Some(stop),
+            task,
+        })
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    sqs: Arc<Sqs>,
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Emulator {
+    /// A builder.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The endpoint URL for SDKs (`AWS_ENDPOINT_URL`).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The core, for in-process use (declaring queues, stats).
+    pub fn sqs(&self) -> &Arc<Sqs> {
+        &self.sqs
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(join) => Err(std::io::Error::other(join)),
+        }
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> std::io::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
