@@ -1,0 +1,73 @@
+//! Helpers shared by the HTTP-level tests: start an emulator on a free loopback port and make
+//! a real aws-sdk-sqs client for it.
+
+#![allow(dead_code)]
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use sqs_emulator::server::Emulator;
+
+/// A running emulator and a client for it.
+pub struct TestSqs {
+    pub emulator: Emulator,
+    pub client: Client,
+}
+
+pub async fn start() -> TestSqs {
+    let emulator = Emulator::builder()
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = client_for(&emulator.endpoint());
+    TestSqs { emulator, client }
+}
+
+pub fn client_for(endpoint: &str) -> Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .build();
+    Client::from_conf(config)
+}
+
+impl TestSqs {
+    pub async fn create(&self, name: &str) -> String {
+        self.client
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap()
+    }
+
+    pub async fn arn(&self, url: &str) -> String {
+        self.client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone()
+    }
+
+    pub async fn attribute(&self, url: &str, name: &str) -> String {
+        let name = aws_sdk_sqs::types::QueueAttributeName::from(name);
+        self.client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(name.clone())
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&name]
+            .clone()
+    }
+}
