@@ -2,6 +2,9 @@
 //! received and deleted, none lost, no duplicate (no visibility timeout expires in this test:
 //! the timeout is far longer than the run).
 
+// Integration tests: a failed unwrap is a failed test with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::HashSet;
@@ -130,10 +133,10 @@ async fn one_hundred_thousand_messages_none_lost_none_duplicated() {
         .await
         .expect("finished in time");
 
-    let bodies = seen.bodies.lock().unwrap();
+    let bodies = std::mem::take(&mut *seen.bodies.lock().unwrap());
     assert_eq!(bodies.len(), MESSAGES, "every message received");
     let expected: HashSet<String> = (0..MESSAGES).map(|n| format!("m-{n}")).collect();
-    assert_eq!(*bodies, expected);
+    assert_eq!(bodies, expected);
     assert!(
         seen.duplicates.lock().unwrap().is_empty(),
         "no duplicates without a visibility expiry"

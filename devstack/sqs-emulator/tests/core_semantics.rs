@@ -1,6 +1,9 @@
 //! The core's SQS semantics, driven through its public API with a controlled clock: time moves
 //! by hand, so visibility, delay, retention and dedup windows are tested without sleeping.
 
+// Integration tests: a failed unwrap is a failed test with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

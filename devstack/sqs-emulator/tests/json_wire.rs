@@ -1,6 +1,9 @@
 //! The JSON protocol at the byte level, with a plain HTTP client: error shapes and headers,
 //! queue URLs built from the Host header, malformed input.
 
+// Integration tests: a failed unwrap is a failed test with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use serde_json::{Value, json};

@@ -1,6 +1,9 @@
 //! Every action of the emulator, driven over HTTP by the real `aws-sdk-sqs` crate: the same
 //! client code a service runs against Amazon SQS.
 
+// Integration tests: a failed unwrap is a failed test with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::HashMap;
@@ -798,7 +801,7 @@ async fn redrive_to_dlq_then_move_task_back() {
         .send()
         .await
         .unwrap();
-    assert_eq!(sources.queue_urls(), [url.clone()]);
+    assert_eq!(sources.queue_urls(), std::slice::from_ref(&url));
 
     for i in 0..3 {
         sqs.client

@@ -96,15 +96,13 @@ pub fn validate_attributes(attributes: &Attributes) -> Result<usize> {
                 ),
             ));
         }
-        if let (AttributeData::Text(s), "Number") = (&attribute.value, base) {
-            if s.trim().parse::<f64>().is_err() {
-                return Err(SqsError::new(
-                    ErrorKind::InvalidParameterValue,
-                    format!(
-                        "Can't cast the value of message (user) attribute '{name}' to a number."
-                    ),
-                ));
-            }
+        if let (AttributeData::Text(s), "Number") = (&attribute.value, base)
+            && s.trim().parse::<f64>().is_err()
+        {
+            return Err(SqsError::new(
+                ErrorKind::InvalidParameterValue,
+                format!("Can't cast the value of message (user) attribute '{name}' to a number."),
+            ));
         }
         size += name.len() + attribute.size();
     }

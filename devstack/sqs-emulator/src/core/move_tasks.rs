@@ -125,13 +125,13 @@ impl Sqs {
                 "Source queue must be configured as a Dead Letter Queue.",
             ));
         }
-        if let Some(destination) = destination_arn {
-            if self.queue_by_arn(destination).is_none() {
-                return Err(SqsError::new(
-                    ErrorKind::ResourceNotFound,
-                    "The resource that you specified for the DestinationArn parameter doesn't exist.",
-                ));
-            }
+        if let Some(destination) = destination_arn
+            && self.queue_by_arn(destination).is_none()
+        {
+            return Err(SqsError::new(
+                ErrorKind::ResourceNotFound,
+                "The resource that you specified for the DestinationArn parameter doesn't exist.",
+            ));
         }
         let max_per_second = match max_per_second {
             None => None,
@@ -290,7 +290,7 @@ async fn run(sqs: Arc<Sqs>, source: Arc<Queue>, task: Arc<MoveTask>) {
                 let moved = task.moved.fetch_add(1, Ordering::Relaxed) + 1;
                 match pause {
                     Some(pause) => tokio::time::sleep(pause).await,
-                    None if moved % 256 == 0 => tokio::task::yield_now().await,
+                    None if moved.is_multiple_of(256) => tokio::task::yield_now().await,
                     None => {}
                 }
             }

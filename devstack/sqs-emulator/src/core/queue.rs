@@ -207,14 +207,13 @@ impl QueueState {
             if *expires_at > now {
                 break;
             }
-            if let Some((expires_at, key)) = self.dedup_expiry.pop_front() {
-                if self
+            if let Some((expires_at, key)) = self.dedup_expiry.pop_front()
+                && self
                     .dedup
                     .get(&key)
                     .is_some_and(|r| r.expires_at == expires_at)
-                {
-                    self.dedup.remove(&key);
-                }
+            {
+                self.dedup.remove(&key);
             }
         }
     }
@@ -239,16 +238,16 @@ impl QueueState {
             );
             message::attributes_md5(&system)
         });
-        if let Some(key) = &prepared.dedup_key {
-            if let Some(record) = self.dedup.get(key) {
-                return Ok(SendOutcome {
-                    message_id: record.message_id.clone(),
-                    body_md5,
-                    attributes_md5,
-                    system_attributes_md5,
-                    sequence_number: record.sequence_number,
-                });
-            }
+        if let Some(key) = &prepared.dedup_key
+            && let Some(record) = self.dedup.get(key)
+        {
+            return Ok(SendOutcome {
+                message_id: record.message_id.clone(),
+                body_md5,
+                attributes_md5,
+                system_attributes_md5,
+                sequence_number: record.sequence_number,
+            });
         }
         let NewMessage {
             body,
@@ -628,10 +627,10 @@ impl QueueState {
             MessageState::InFlight(at) => {
                 self.depths.in_flight -= 1;
                 self.timers.remove(&(at, seq));
-                if self.fifo {
-                    if let Some(g) = self.groups.get_mut(group.unwrap_or("")) {
-                        g.in_flight -= 1;
-                    }
+                if self.fifo
+                    && let Some(g) = self.groups.get_mut(group.unwrap_or(""))
+                {
+                    g.in_flight -= 1;
                 }
             }
         }
@@ -652,10 +651,10 @@ impl QueueState {
             MessageState::InFlight(at) => {
                 self.depths.in_flight += 1;
                 self.timers.insert((at, seq));
-                if self.fifo {
-                    if let Some(g) = self.groups.get_mut(group.unwrap_or("")) {
-                        g.in_flight += 1;
-                    }
+                if self.fifo
+                    && let Some(g) = self.groups.get_mut(group.unwrap_or(""))
+                {
+                    g.in_flight += 1;
                 }
             }
         }
@@ -675,14 +674,14 @@ impl QueueState {
         };
         self.leave(seq, state, group.as_deref());
         self.expiry.remove(&(sent_at, seq));
-        if let Some(group_id) = group {
-            if let Some(g) = self.groups.get_mut(&group_id) {
-                if let Some(position) = g.messages.iter().position(|s| *s == seq) {
-                    g.messages.remove(position);
-                }
-                if g.messages.is_empty() {
-                    self.groups.remove(&group_id);
-                }
+        if let Some(group_id) = group
+            && let Some(g) = self.groups.get_mut(&group_id)
+        {
+            if let Some(position) = g.messages.iter().position(|s| *s == seq) {
+                g.messages.remove(position);
+            }
+            if g.messages.is_empty() {
+                self.groups.remove(&group_id);
             }
         }
         self.entries.remove(&seq).map(|e| e.message)

@@ -2,6 +2,8 @@
 //! a real aws-sdk-sqs client for it.
 
 #![allow(dead_code)]
+// Test helpers: a failure here is a test failure, so unwrap is the clearest report.
+#![allow(clippy::unwrap_used)]
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
