@@ -18,6 +18,9 @@ pub struct Cli {
     /// What to do; `up` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Directory holding `.devstack/` and `devstack.toml` (default: the workspace root).
+    #[arg(long, global = true, env = "DEVSTACK_ROOT")]
+    pub root: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -42,7 +45,8 @@ pub enum Command {
 }
 
 /// How a component is provided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
     /// Native if its binary is installed, else Docker if an engine answers.
     Auto,

@@ -17,5 +17,12 @@
 //! the service's tests can use this library without a dependency cycle.
 
 pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod launch;
+pub mod paths;
+pub mod ports;
+pub mod process;
 pub mod signals;
 pub mod sqs;
+pub mod stack;

@@ -2,25 +2,30 @@
 
 use clap::Parser;
 use devstack::cli::{Cli, Command};
+use devstack::commands;
+use devstack::paths::Paths;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_target(false)
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let paths = match &cli.root {
+        Some(root) => Paths::new(root),
+        None => Paths::discover(&std::env::current_dir()?),
+    };
     match cli.command() {
+        Command::Up(args) => commands::up::run(&paths, args).await,
+        Command::Status => commands::status::run(&paths).await,
+        Command::Env => commands::env::run(&paths),
+        Command::Down => commands::down::run(&paths).await,
+        Command::Reset { yes } => commands::reset::run(&paths, yes),
         Command::Sqs(args) => devstack::sqs::run(args).await,
-        Command::Up(_) | Command::Status | Command::Env | Command::Down | Command::Reset { .. } => {
-            println!(
-                "devstack: Postgres, Redis and service launchers land with the devstack and service issues.\n\
-                 Today `devstack sqs` runs the SQS emulator alone; see README.md."
-            );
-            Ok(())
-        }
     }
 }

@@ -1,0 +1,196 @@
+//! `devstack up`: clean up after a crashed run, start the stack, print the table and the env,
+//! write `.devstack/env` and `.devstack/state.json`, run until Ctrl-C or SIGTERM, stop cleanly.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use slipway_contracts::state::StackState;
+
+use super::progress::Spinners;
+use crate::cli::UpArgs;
+use crate::config::DevstackConfig;
+use crate::launch::external::redact;
+use crate::paths::Paths;
+use crate::process::is_alive;
+use crate::signals::shutdown_signal;
+use crate::stack::{Stack, StackOptions};
+
+/// Runs `devstack up`.
+pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
+    let mut config = DevstackConfig::load(&paths.config_file())?;
+    apply_flags(&mut config, &args);
+    std::fs::create_dir_all(&paths.dir)
+        .with_context(|| format!("cannot create {}", paths.dir.display()))?;
+    clean_up_after_crash(paths)?;
+
+    let options = StackOptions {
+        ephemeral: args.ephemeral,
+        data_dir: paths.data_dir(),
+        log_dir: Some(paths.log_dir()),
+        config,
+        postgres_url: args.postgres_url.clone(),
+        redis_url: args.redis_url.clone(),
+        sqs_url: args.sqs_url.clone(),
+    };
+    if !args.no_service {
+        eprintln!(
+            "note: the service lands with the service issue; starting the infrastructure only (as with --no-service)"
+        );
+    }
+    let spinners = Spinners::default();
+    let stack = Stack::start(&options, &spinners).await?;
+    let state = stack.state();
+    state.write(&paths.state_file())?;
+    std::fs::write(paths.env_file(), state.env_vars())
+        .with_context(|| format!("cannot write {}", paths.env_file().display()))?;
+
+    for note in stack.notes() {
+        println!("note: {note}");
+    }
+    print_table(&state);
+    println!();
+    println!("Settings (also in {}):", paths.env_file().display());
+    for (key, value) in &state.env {
+        println!("  export {key}={}", shell_quote(value));
+    }
+    println!();
+    println!(
+        "Logs in {}. Ctrl-C stops everything.",
+        paths.log_dir().display()
+    );
+
+    shutdown_signal().await;
+    println!("\nstopping…");
+    let _ = std::fs::remove_file(paths.state_file());
+    let _ = std::fs::remove_file(paths.env_file());
+    tokio::time::timeout(Duration::from_secs(30), stack.stop())
+        .await
+        .context("components did not stop within 30 s")?;
+    println!("stopped");
+    Ok(())
+}
+
+fn apply_flags(config: &mut DevstackConfig, args: &UpArgs) {
+    if let Some(backend) = args.backend {
+        config.backends.postgres = backend;
+        config.backends.redis = backend;
+    }
+    if let Some(port) = args.postgres_port {
+        config.ports.postgres = port;
+    }
+    if let Some(port) = args.redis_port {
+        config.ports.redis = port;
+    }
+    if let Some(port) = args.sqs_port {
+        config.ports.sqs = port;
+    }
+}
+
+/// A previous `up` that died (SIGKILL, power loss) leaves its state file behind; its children
+/// died with it through their watchdogs, but stop any that survived before starting again.
+fn clean_up_after_crash(paths: &Paths) -> anyhow::Result<()> {
+    let Ok(old) = StackState::read(&paths.state_file()) else {
+        return Ok(());
+    };
+    if is_alive(old.devstack_pid) && old.devstack_pid != std::process::id() {
+        anyhow::bail!(
+            "a devstack is already running here (pid {}); see `devstack status`, or stop it with `devstack down`",
+            old.devstack_pid
+        );
+    }
+    for component in &old.components {
+        let Some(pid) = component.pid else { continue };
+        if is_alive(pid) && process_looks_like(pid, &component.name) {
+            eprintln!(
+                "note: stopping {} (pid {pid}) left by a devstack that crashed",
+                component.name
+            );
+            if let Ok(raw) = i32::try_from(pid) {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(raw),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_file(paths.state_file());
+    Ok(())
+}
+
+/// Guards against pid reuse: the process's command line names the component's program.
+fn process_looks_like(pid: u32, component: &str) -> bool {
+    let program = if component == "redis" {
+        "redis"
+    } else {
+        component
+    };
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(program))
+        .unwrap_or(true)
+}
+
+/// Prints the component table (URLs with passwords redacted).
+pub fn print_table(state: &StackState) {
+    let rows: Vec<[String; 4]> = state
+        .components
+        .iter()
+        .map(|c| {
+            [
+                c.name.clone(),
+                format!("{:?}", c.backend).to_lowercase(),
+                redact(&c.url),
+                format!("{} ms", c.startup_ms),
+            ]
+        })
+        .collect();
+    print_rows(["component", "backend", "address", "startup"], &rows);
+}
+
+/// Prints rows under a header, columns padded to their widest cell.
+pub fn print_rows<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("  {}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// Quotes a value for a POSIX shell when it needs it.
+pub fn shell_quote(value: &str) -> String {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c))
+    {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(
+            shell_quote("postgres://postgres@127.0.0.1:55432/slipway"),
+            "postgres://postgres@127.0.0.1:55432/slipway"
+        );
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+}

@@ -1,0 +1,181 @@
+//! Launchers: one per component and backend, each behind the same small interface — start
+//! (returns once ready) → address → stop.
+//!
+//! - [`postgres`], [`redis`]: native binaries as child processes.
+//! - [`docker`]: the same, plus ElasticMQ, as containers through testcontainers.
+//! - [`external`]: a URL the user gives, checked for reachability.
+//! - [`sqs`]: the embedded emulator (default), or the Docker/external ones.
+//!
+//! [`Running`] is the common face of whatever was started.
+
+#[cfg(feature = "docker")]
+pub mod docker;
+pub mod external;
+pub mod postgres;
+pub mod redis;
+pub mod sqs;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use slipway_contracts::state::Backend;
+
+/// Why a component could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// A binary is missing; the text says what to install.
+    #[error("{0}")]
+    NotInstalled(String),
+    /// The environment does not allow it (root without a user to drop to, no Docker engine…).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A file or process operation failed.
+    #[error("{0}")]
+    Io(String),
+    /// The component started but never became ready, or exited.
+    #[error(
+        "{component} did not become ready: {reason}\n--- last lines of its log ---\n{log_tail}"
+    )]
+    Startup {
+        /// Which component.
+        component: &'static str,
+        /// What happened.
+        reason: String,
+        /// The end of its log.
+        log_tail: String,
+    },
+    /// An external URL does not answer.
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+/// Polls `probe` until it succeeds, `exited` reports the process gone, or `timeout` passes.
+/// The pause between probes starts at 5 ms and doubles up to 100 ms: readiness is observed,
+/// never assumed after a fixed sleep.
+pub async fn wait_ready<P, F>(
+    timeout: Duration,
+    mut probe: P,
+    mut exited: impl FnMut() -> Option<String>,
+) -> Result<(), String>
+where
+    P: FnMut() -> F,
+    F: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if probe().await {
+            return Ok(());
+        }
+        if let Some(status) = exited() {
+            return Err(format!("the process exited ({status})"));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("not ready after {timeout:?}"));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// A started component, whatever its backend.
+pub enum Running {
+    /// A native Postgres.
+    NativePostgres(postgres::NativePostgres),
+    /// A native Redis.
+    NativeRedis(redis::NativeRedis),
+    /// The embedded SQS emulator.
+    EmbeddedSqs(sqs_emulator::server::Emulator),
+    /// A container.
+    #[cfg(feature = "docker")]
+    Docker(docker::DockerComponent),
+    /// A URL devstack does not manage.
+    External(String),
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Running")
+            .field(&self.backend())
+            .field(&self.url())
+            .finish()
+    }
+}
+
+impl Running {
+    /// How it is provided.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::NativePostgres(_) | Self::NativeRedis(_) => Backend::Native,
+            Self::EmbeddedSqs(_) => Backend::Embedded,
+            #[cfg(feature = "docker")]
+            Self::Docker(_) => Backend::Docker,
+            Self::External(_) => Backend::External,
+        }
+    }
+
+    /// The URL clients use.
+    pub fn url(&self) -> String {
+        match self {
+            Self::NativePostgres(p) => p.url(),
+            Self::NativeRedis(r) => r.url(),
+            Self::EmbeddedSqs(e) => e.endpoint(),
+            #[cfg(feature = "docker")]
+            Self::Docker(d) => d.url.clone(),
+            Self::External(url) => url.clone(),
+        }
+    }
+
+    /// The process id of a native component.
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Self::NativePostgres(p) => Some(p.pid()),
+            Self::NativeRedis(r) => Some(r.pid()),
+            _ => None,
+        }
+    }
+
+    /// Stops it (an external component is left alone).
+    pub async fn stop(self) {
+        match self {
+            Self::NativePostgres(p) => p.stop().await,
+            Self::NativeRedis(r) => r.stop().await,
+            Self::EmbeddedSqs(e) => {
+                let _ = e.shutdown().await;
+            }
+            #[cfg(feature = "docker")]
+            Self::Docker(d) => d.stop().await,
+            Self::External(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn wait_ready_reports_success_exit_and_timeout() {
+        let mut calls = 0;
+        let ok = wait_ready(
+            Duration::from_secs(1),
+            || {
+                calls += 1;
+                let done = calls >= 3;
+                async move { done }
+            },
+            || None,
+        )
+        .await;
+        assert!(ok.is_ok());
+        let exited = wait_ready(
+            Duration::from_secs(1),
+            || async { false },
+            || Some("exit 1".into()),
+        )
+        .await;
+        assert!(exited.unwrap_err().contains("exit 1"));
+        let timed_out = wait_ready(Duration::from_millis(30), || async { false }, || None).await;
+        assert!(timed_out.unwrap_err().contains("not ready"));
+    }
+}

@@ -1,0 +1,97 @@
+//! SQS for the stack: the embedded emulator (default, in this process), ElasticMQ through
+//! Docker, or an external endpoint; then the declared queues are created through the SQS API,
+//! whatever the backend.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sqs::types::QueueAttributeName;
+use sqs_emulator::server::Emulator;
+
+use super::LaunchError;
+use crate::config::QueueDeclaration;
+
+/// The region devstack's SQS clients use.
+pub const REGION: &str = "us-east-1";
+
+/// Starts the embedded emulator on 127.0.0.1:`port`.
+pub async fn start_embedded(port: u16) -> Result<Emulator, LaunchError> {
+    Emulator::builder()
+        .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .await
+        .map_err(|e| LaunchError::Io(format!("sqs: cannot listen on 127.0.0.1:{port}: {e}")))
+}
+
+/// An SDK client for `endpoint` with static local credentials.
+pub fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "devstack", "devstack", None, None, "devstack",
+        ))
+        .build();
+    Client::from_conf(config)
+}
+
+/// Creates the declared queues in order (a DLQ before its users) and returns their URLs.
+pub async fn create_queues(
+    endpoint: &str,
+    queues: &[QueueDeclaration],
+) -> Result<HashMap<String, String>, LaunchError> {
+    create_queues_with(&client(endpoint), queues, |name| name.to_string()).await
+}
+
+/// Creates `queues`, naming each with `rename` (tests add a unique suffix).
+pub async fn create_queues_with(
+    client: &Client,
+    queues: &[QueueDeclaration],
+    rename: impl Fn(&str) -> String,
+) -> Result<HashMap<String, String>, LaunchError> {
+    let mut urls = HashMap::new();
+    let mut arns = HashMap::new();
+    for queue in queues {
+        let name = rename(&queue.name);
+        let mut request = client.create_queue().queue_name(&name);
+        for (key, value) in &queue.attributes {
+            request = request.attributes(QueueAttributeName::from(key.as_str()), value);
+        }
+        if let Some(dl) = &queue.dead_letter {
+            let arn: &String = arns.get(&dl.queue).ok_or_else(|| {
+                LaunchError::Io(format!(
+                    "queue {}: dead-letter queue {} is not declared before it",
+                    queue.name, dl.queue
+                ))
+            })?;
+            let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": dl.max_receive_count});
+            request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+        }
+        let url = request
+            .send()
+            .await
+            .map_err(|e| {
+                LaunchError::Io(format!(
+                    "sqs: cannot create queue {name}: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(e)
+                ))
+            })?
+            .queue_url
+            .unwrap_or_default();
+        let arn = client
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .ok()
+            .and_then(|out| out.attributes)
+            .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
+            .ok_or_else(|| LaunchError::Io(format!("sqs: queue {name} has no QueueArn")))?;
+        arns.insert(queue.name.clone(), arn);
+        urls.insert(queue.name.clone(), url);
+    }
+    Ok(urls)
+}
