@@ -26,3 +26,4 @@ pub mod process;
 pub mod signals;
 pub mod sqs;
 pub mod stack;
+pub mod testing;

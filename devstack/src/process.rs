@@ -16,8 +16,8 @@ use nix::unistd::Pid;
 use tokio::process::{Child, ChildStdin, Command};
 
 /// The watchdog: wait for EOF on stdin, then signal the process group `$0` with `$1`, wait,
-/// and kill it.
-const WATCHDOG: &str = r#"while read -r _; do :; done; kill -"$1" -"$0" 2>/dev/null; sleep 3; kill -KILL -"$0" 2>/dev/null"#;
+/// kill it, and remove the directory `$2` if one is given (an ephemeral stack's data).
+const WATCHDOG: &str = r#"while read -r _; do :; done; kill -"$1" -"$0" 2>/dev/null; sleep 3; kill -KILL -"$0" 2>/dev/null; [ -n "$2" ] && rm -rf -- "$2"; exit 0"#;
 
 /// A supervised child process.
 #[derive(Debug)]
@@ -56,9 +56,20 @@ impl ManagedChild {
     /// watchdog that sends `stop_signal` (then SIGKILL) to the group if this process dies.
     pub fn spawn(
         name: &'static str,
+        command: Command,
+        log: &Path,
+        stop_signal: Signal,
+    ) -> Result<Self, ProcessError> {
+        Self::spawn_with_cleanup(name, command, log, stop_signal, None)
+    }
+
+    /// As [`spawn`](Self::spawn); if this process dies, the watchdog also removes `cleanup`.
+    pub fn spawn_with_cleanup(
+        name: &'static str,
         mut command: Command,
         log: &Path,
         stop_signal: Signal,
+        cleanup: Option<&Path>,
     ) -> Result<Self, ProcessError> {
         let program = command
             .as_std()
@@ -100,6 +111,11 @@ impl ManagedChild {
             .arg(WATCHDOG)
             .arg(pid.to_string())
             .arg(stop_signal.as_str().trim_start_matches("SIG"))
+            .arg(
+                cleanup
+                    .map(|p| p.as_os_str().to_owned())
+                    .unwrap_or_default(),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -168,9 +184,23 @@ impl ManagedChild {
     }
 }
 
-/// Whether a process with this pid exists (zombies included).
+/// Whether a process with this pid is running. A zombie (exited, not yet reaped by its
+/// parent) is not running.
 pub fn is_alive(pid: u32) -> bool {
-    i32::try_from(pid).is_ok_and(|pid| pid > 0 && kill(Pid::from_raw(pid), None).is_ok())
+    let exists =
+        i32::try_from(pid).is_ok_and(|pid| pid > 0 && kill(Pid::from_raw(pid), None).is_ok());
+    exists && !is_zombie(pid)
+}
+
+/// On Linux, `/proc/PID/stat`'s state field is `Z` for a zombie; elsewhere we cannot tell.
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
 }
 
 /// The last `lines` lines of a file, or a note that it cannot be read.
@@ -211,10 +241,13 @@ mod tests {
     #[tokio::test]
     async fn the_watchdog_kills_the_group_when_its_pipe_closes() {
         let dir = tempfile::tempdir().unwrap();
+        let doomed = dir.path().join("ephemeral");
+        std::fs::create_dir(&doomed).unwrap();
         let mut command = Command::new("sh");
         command.arg("-c").arg("sleep 60 & sleep 60");
+        let log = dir.path().join("sh.log");
         let mut child =
-            ManagedChild::spawn("sh", command, &dir.path().join("sh.log"), Signal::SIGTERM)
+            ManagedChild::spawn_with_cleanup("sh", command, &log, Signal::SIGTERM, Some(&doomed))
                 .unwrap();
         let pid = child.pid();
         // What the kernel does when devstack dies: the write end of the pipe closes.
@@ -223,6 +256,10 @@ mod tests {
         let _ = tokio::time::timeout(Duration::from_secs(5), dog.wait()).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), child.child.wait()).await;
         assert!(!is_alive(pid));
+        assert!(
+            !doomed.exists(),
+            "the watchdog removed the ephemeral directory"
+        );
     }
 
     #[test]

@@ -386,6 +386,11 @@ async fn start_postgres(
                 port,
                 ephemeral: options.ephemeral,
                 log: log_dir.join("postgres.log"),
+                cleanup_on_crash: if options.ephemeral {
+                    data_dir.parent().map(std::path::Path::to_path_buf)
+                } else {
+                    None
+                },
             };
             Ok((
                 Running::NativePostgres(NativePostgres::start(&binaries, &pg_options).await?),

@@ -10,13 +10,13 @@ use crate::process::is_alive;
 
 /// Wipes `.devstack/data`; refuses while a stack runs; asks unless `yes`.
 pub fn run(paths: &Paths, yes: bool) -> anyhow::Result<()> {
-    if let Ok(state) = StackState::read(&paths.state_file()) {
-        if is_alive(state.devstack_pid) {
-            anyhow::bail!(
-                "a devstack is running (pid {}); stop it first with `devstack down`",
-                state.devstack_pid
-            );
-        }
+    if let Ok(state) = StackState::read(&paths.state_file())
+        && is_alive(state.devstack_pid)
+    {
+        anyhow::bail!(
+            "a devstack is running (pid {}); stop it first with `devstack down`",
+            state.devstack_pid
+        );
     }
     let data = paths.data_dir();
     if !data.exists() {

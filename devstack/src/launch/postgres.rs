@@ -50,12 +50,11 @@ fn candidates() -> Vec<PathBuf> {
     if let Ok(output) = std::process::Command::new("pg_config")
         .arg("--bindir")
         .output()
+        && output.status.success()
     {
-        if output.status.success() {
-            dirs.push(PathBuf::from(
-                String::from_utf8_lossy(&output.stdout).trim(),
-            ));
-        }
+        dirs.push(PathBuf::from(
+            String::from_utf8_lossy(&output.stdout).trim(),
+        ));
     }
     let mut versioned = |pattern_root: &str, prefix: &str, suffix: &str| {
         let Ok(entries) = std::fs::read_dir(pattern_root) else {
@@ -74,7 +73,7 @@ fn candidates() -> Vec<PathBuf> {
                 Some((version, e.path().join(suffix)))
             })
             .collect();
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
         dirs.extend(found.into_iter().map(|(_, p)| p));
     };
     versioned("/usr/lib/postgresql", "", "bin");
@@ -96,6 +95,8 @@ pub struct PostgresOptions {
     pub ephemeral: bool,
     /// The log file.
     pub log: PathBuf,
+    /// A directory the watchdog removes if devstack dies (an ephemeral stack's root).
+    pub cleanup_on_crash: Option<PathBuf>,
 }
 
 /// A running native Postgres.
@@ -211,8 +212,14 @@ impl NativePostgres {
             ]);
         }
         run_as.apply(&mut command);
-        let mut child = ManagedChild::spawn("postgres", command, &options.log, Signal::SIGINT)
-            .map_err(|e| LaunchError::Io(e.to_string()))?;
+        let mut child = ManagedChild::spawn_with_cleanup(
+            "postgres",
+            command,
+            &options.log,
+            Signal::SIGINT,
+            options.cleanup_on_crash.as_deref(),
+        )
+        .map_err(|e| LaunchError::Io(e.to_string()))?;
 
         let url = admin_url(options.port, "postgres");
         let ready = wait_ready(
