@@ -20,11 +20,14 @@ pub const WORKER_PROCESSING_DURATION_SECONDS: &str = "worker_processing_duration
 /// Histogram (seconds): queue lag, now minus the message's `SentTimestamp` when work starts.
 pub const WORKER_QUEUE_LAG_SECONDS: &str = "worker_queue_lag_seconds";
 
+/// Counter: order reads through the cache, by `result` (`hit`, `miss`).
+pub const ORDER_CACHE_TOTAL: &str = "order_cache_total";
+
 /// The values of the `outcome` label of [`WORKER_MESSAGES_TOTAL`].
 pub const OUTCOMES: [&str; 3] = ["ok", "retry", "dead_letter"];
 
 /// Every metric name of the contract, for documentation checks.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 9] = [
     HTTP_REQUESTS_TOTAL,
     HTTP_REQUEST_DURATION_SECONDS,
     WORKER_POOL_SIZE,
@@ -33,6 +36,7 @@ pub const ALL: [&str; 8] = [
     WORKER_MESSAGES_TOTAL,
     WORKER_PROCESSING_DURATION_SECONDS,
     WORKER_QUEUE_LAG_SECONDS,
+    ORDER_CACHE_TOTAL,
 ];
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
-//! The service's configuration: every setting an env var (12-factor) and a CLI flag, parsed by
-//! clap. Secrets (URLs with passwords) are never printed: `--help` hides their values.
+//! The service's configuration: every setting an environment variable (12-factor) and a CLI
+//! flag, parsed by clap and checked at start. Secrets (URLs with passwords, AWS keys) are
+//! never printed: `--help` hides their values and [`Settings::redacted`] masks them for logs.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -45,6 +47,17 @@ pub struct Settings {
     /// Postgres connection URL.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,
+    /// Most Postgres connections in the pool.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub database_pool_size: u32,
+    /// How long a query waits for a pooled connection, in milliseconds.
+    #[arg(
+        long,
+        env = "DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub database_acquire_timeout_ms: u64,
     /// Redis connection URL.
     #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<String>,
@@ -54,12 +67,68 @@ pub struct Settings {
     /// URL of the dead-letter queue; found through the queue's RedrivePolicy when omitted.
     #[arg(long, env = "SQS_DLQ_URL", global = true)]
     pub sqs_dlq_url: Option<String>,
+    /// SQS endpoint (the AWS SDK's variable; for an emulator or ElasticMQ).
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
+    pub aws_endpoint_url: Option<String>,
+    /// AWS region.
+    #[arg(long, env = "AWS_REGION", global = true)]
+    pub aws_region: Option<String>,
+    /// AWS access key id; the SDK's default credential chain is used when omitted.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", hide_env_values = true, global = true)]
+    pub aws_access_key_id: Option<String>,
+    /// AWS secret access key.
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub aws_secret_access_key: Option<String>,
     /// Address the HTTP server listens on.
     #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080", global = true)]
     pub http_addr: SocketAddr,
     /// Number of workers processing messages concurrently.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024), global = true)]
     pub worker_concurrency: u16,
+    /// Simulated work per order, in milliseconds (0: none).
+    #[arg(long, env = "WORKER_WORK_MS", default_value_t = 0, global = true)]
+    pub worker_work_ms: u64,
+    /// Long-poll wait of the pollers, in seconds (0–20).
+    #[arg(long, env = "SQS_WAIT_TIME_SECONDS", default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20), global = true)]
+    pub sqs_wait_time_seconds: i32,
+    /// Creates allowed per customer per minute.
+    #[arg(long, env = "RATE_LIMIT_PER_MINUTE", default_value_t = 6000, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub rate_limit_per_minute: u32,
+    /// How long an order stays in the read cache, in seconds.
+    #[arg(long, env = "CACHE_TTL_SECONDS", default_value_t = 300, global = true)]
+    pub cache_ttl_seconds: u64,
+    /// Per-request timeout, in milliseconds.
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub request_timeout_ms: u64,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 65_536, global = true)]
+    pub max_body_bytes: usize,
+    /// Most requests served at once; more get 503 at once.
+    #[arg(
+        long,
+        env = "MAX_CONCURRENT_REQUESTS",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub max_concurrent_requests: usize,
+    /// How long shutdown may take, in seconds.
+    #[arg(
+        long,
+        env = "SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 25,
+        global = true
+    )]
+    pub shutdown_grace_seconds: u64,
     /// Log format.
     #[arg(
         long,
@@ -71,6 +140,16 @@ pub struct Settings {
     pub log_format: LogFormat,
 }
 
+/// A setting that is missing or wrong, said so that the operator knows what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct ConfigError {
+    /// The variable (and flag).
+    pub setting: &'static str,
+    /// What is wrong.
+    pub problem: String,
+}
+
 impl Cli {
     /// The subcommand to run, `serve` by default.
     pub fn command(&self) -> Command {
@@ -78,10 +157,128 @@ impl Cli {
     }
 }
 
+impl Settings {
+    /// The database URL, required.
+    pub fn require_database_url(&self) -> Result<&str, ConfigError> {
+        require(
+            "DATABASE_URL (--database-url)",
+            self.database_url.as_deref(),
+            &["postgres://", "postgresql://"],
+        )
+    }
+
+    /// The Redis URL, required.
+    pub fn require_redis_url(&self) -> Result<&str, ConfigError> {
+        require(
+            "REDIS_URL (--redis-url)",
+            self.redis_url.as_deref(),
+            &["redis://", "rediss://"],
+        )
+    }
+
+    /// The queue URL, required.
+    pub fn require_queue_url(&self) -> Result<&str, ConfigError> {
+        require(
+            "SQS_QUEUE_URL (--sqs-queue-url)",
+            self.sqs_queue_url.as_deref(),
+            &["http://", "https://"],
+        )
+    }
+
+    /// Checks everything `serve` needs, reporting every problem at once.
+    pub fn check_for_serve(&self) -> Result<(), Vec<ConfigError>> {
+        let mut problems = Vec::new();
+        for result in [
+            self.require_database_url().err(),
+            self.require_redis_url().err(),
+            self.require_queue_url().err(),
+        ] {
+            problems.extend(result);
+        }
+        if self.aws_access_key_id.is_some() != self.aws_secret_access_key.is_some() {
+            problems.push(ConfigError {
+                setting: "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+                problem: "set both or neither".into(),
+            });
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The settings as loggable text, passwords and keys masked.
+    pub fn redacted(&self) -> String {
+        format!(
+            "database={} redis={} queue={} dlq={} endpoint={} http={} workers={} log={:?}",
+            self.database_url
+                .as_deref()
+                .map_or_else(|| "-".into(), redact_url),
+            self.redis_url
+                .as_deref()
+                .map_or_else(|| "-".into(), redact_url),
+            self.sqs_queue_url.as_deref().unwrap_or("-"),
+            self.sqs_dlq_url
+                .as_deref()
+                .unwrap_or("(from RedrivePolicy)"),
+            self.aws_endpoint_url.as_deref().unwrap_or("(AWS)"),
+            self.http_addr,
+            self.worker_concurrency,
+            self.log_format,
+        )
+    }
+}
+
+fn require<'a>(
+    setting: &'static str,
+    value: Option<&'a str>,
+    schemes: &[&str],
+) -> Result<&'a str, ConfigError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Err(ConfigError {
+            setting,
+            problem: "is required (see README: `eval \"$(cargo run -q -p devstack -- env)\"`)"
+                .into(),
+        }),
+        Some(v) if schemes.iter().any(|s| v.starts_with(s)) => Ok(v),
+        Some(v) => Err(ConfigError {
+            setting,
+            problem: format!(
+                "`{}` should start with {}",
+                redact_url(v),
+                schemes.join(" or ")
+            ),
+        }),
+    }
+}
+
+/// A URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::*;
     use clap::CommandFactory;
+
+    use super::*;
 
     #[test]
     fn the_cli_definition_is_consistent() {
@@ -101,7 +298,10 @@ mod tests {
         let cli = Cli::try_parse_from(["service", "migrate", "--database-url", "postgres://x/y"])
             .unwrap();
         assert_eq!(cli.command(), Command::Migrate);
-        assert_eq!(cli.settings.database_url.as_deref(), Some("postgres://x/y"));
+        assert_eq!(
+            cli.settings.require_database_url().unwrap(),
+            "postgres://x/y"
+        );
     }
 
     #[test]
@@ -111,5 +311,47 @@ mod tests {
         let err = Cli::try_parse_from(["service", "--http-addr", "nope"]).unwrap_err();
         assert!(err.to_string().contains("--http-addr"), "{err}");
         assert!(Cli::try_parse_from(["service", "--log-format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn serve_lists_every_missing_setting() {
+        let cli = Cli::try_parse_from([
+            "service",
+            "--database-url",
+            "mysql://x",
+            "--aws-access-key-id",
+            "k",
+        ])
+        .unwrap();
+        let problems = cli.settings.check_for_serve().unwrap_err();
+        let settings: Vec<&str> = problems.iter().map(|p| p.setting).collect();
+        assert!(
+            settings.iter().any(|s| s.starts_with("DATABASE_URL")),
+            "{settings:?}"
+        );
+        assert!(settings.iter().any(|s| s.starts_with("REDIS_URL")));
+        assert!(settings.iter().any(|s| s.starts_with("SQS_QUEUE_URL")));
+        assert!(settings.iter().any(|s| s.starts_with("AWS_ACCESS_KEY_ID")));
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        let cli = Cli::try_parse_from([
+            "service",
+            "--database-url",
+            "postgres://u:hunter2@h/d",
+            "--redis-url",
+            "redis://:pw@r:6379",
+        ])
+        .unwrap();
+        let text = cli.settings.redacted();
+        assert!(
+            !text.contains("hunter2") && !text.contains(":pw@"),
+            "{text}"
+        );
     }
 }

@@ -1,17 +1,27 @@
 //! # service — the Slipway orders microservice
 //!
-//! A production service in the classic Go microservice shape, in Rust:
+//! A production service in the classic Go microservice shape, in Rust. One direction:
+//! http → domain → ports; adapters implement ports.
 //!
-//! - `http`: thin axum handlers that parse, call the domain and serialize (problem+json errors,
-//!   OpenAPI, `/health`, `/livez`, `/metrics`).
-//! - `domain`: the orders logic in plain Rust types; knows nothing of HTTP, SQL, Redis or AWS.
-//! - `ports` / `adapters`: repository and publisher traits, implemented with sqlx (Postgres),
-//!   redis and aws-sdk-sqs.
-//! - `worker`: SQS pollers → a bounded channel → a fixed pool of workers, with batched deletes,
-//!   backoff, a dead-letter queue and a graceful drain.
-//! - [`config`]: the 12-factor configuration (env vars, each also a CLI flag).
+//! - [`http`]: thin axum handlers that parse, call the domain and serialize; problem+json
+//!   errors, OpenAPI, `/health`, `/livez`, `/metrics`, server-sent events.
+//! - [`domain`]: the orders logic in plain Rust types; knows nothing of HTTP, SQL, Redis or
+//!   AWS. Unit-tested with in-memory ports.
+//! - [`ports`]: the traits the domain needs. [`adapters`]: Postgres (sqlx), Redis, SQS.
+//! - [`worker`]: SQS pollers → a bounded channel → a fixed pool of workers, with batched
+//!   deletes, backoff, a dead-letter queue, heartbeats and a graceful drain.
+//! - [`config`]: 12-factor settings (env vars, each also a flag). [`telemetry`]: tracing and
+//!   the Prometheus recorder. [`app`]: startup and shutdown.
 //!
-//! Today only [`config`] exists; the layers above land with the service issue. `service` depends
-//! on no other Slipway crate except `slipway-contracts` (see ARCHITECTURE.md).
+//! `service` depends on no other Slipway crate but `slipway-contracts` (see ARCHITECTURE.md).
 
+pub mod adapters;
+pub mod app;
 pub mod config;
+pub mod domain;
+pub mod http;
+pub mod ports;
+pub mod telemetry;
+pub mod worker;
+
+pub use adapters::postgres::MIGRATOR;

@@ -1,16 +1,47 @@
-//! The `service` binary: parses the configuration and runs the chosen subcommand.
+//! The `service` binary: parses the configuration, sets up telemetry and runs `serve` (the
+//! default) or `migrate`.
 
 use clap::Parser;
+use service::app::{self, Application};
 use service::config::{Cli, Command};
+use service::telemetry;
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    telemetry::init_tracing(cli.settings.log_format);
     match cli.command() {
-        Command::Serve => anyhow::bail!(
-            "`service serve` is not built yet: the HTTP API and worker pool land with the service issue"
-        ),
-        Command::Migrate => anyhow::bail!(
-            "`service migrate` is not built yet: migrations land with the service issue"
-        ),
+        Command::Migrate => {
+            app::migrate(&cli.settings).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            tracing::info!(settings = %cli.settings.redacted(), "starting");
+            let application = Application::build(&cli.settings).await?;
+            tracing::info!(addr = %application.local_addr()?, "listening");
+            application.run_until(shutdown_signal()).await
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
     }
 }

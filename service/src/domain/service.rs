@@ -1,0 +1,449 @@
+//! The use cases: create, get and list orders (for the HTTP layer) and process an order (for
+//! the worker). Plain function calls over the ports; unit-tested with in-memory adapters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound as _, Utc};
+
+use super::messages::{Envelope, SubmittedOrder};
+use super::order::{CustomerId, NewOrder, Order, OrderId, OrderStatus, ValidationErrors};
+use crate::ports::{
+    Admission, AdmissionControl, Cursor, IdempotencyClaim, Inserted, OrderCache, OrderEvents,
+    OrderRepository, PortError, StatusChange, StatusFeed,
+};
+
+/// Now, to the microsecond: what Postgres stores, so a created order equals its stored form.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Why a request could not be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    /// Bad input; every bad field listed.
+    #[error("invalid request")]
+    Validation(ValidationErrors),
+    /// No such order.
+    #[error("order not found")]
+    NotFound,
+    /// The idempotency key was used with another body.
+    #[error("idempotency key reused with a different request body")]
+    IdempotencyConflict,
+    /// The idempotency key's first request is still being handled.
+    #[error("a request with this idempotency key is still in progress")]
+    IdempotencyInProgress,
+    /// Too many requests from this customer.
+    #[error("rate limit exceeded")]
+    RateLimited {
+        /// Seconds until the window resets.
+        retry_after_secs: u64,
+    },
+    /// A dependency is down.
+    #[error(transparent)]
+    Unavailable(#[from] PortError),
+}
+
+/// Whether a read was served from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// From the cache.
+    Hit,
+    /// From the repository.
+    Miss,
+}
+
+/// How a message's processing ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed {
+    /// The order was completed now.
+    Completed(OrderId),
+    /// The order was already terminal: a redelivery, nothing applied.
+    AlreadyDone(OrderId),
+}
+
+/// Why a message could not be processed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProcessError {
+    /// Retrying cannot help (bad message, unknown order): dead-letter it now.
+    #[error("{0}")]
+    Permanent(String),
+    /// A dependency failed: retry later.
+    #[error(transparent)]
+    Transient(#[from] PortError),
+}
+
+/// A page of orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderPage {
+    /// The orders, newest first.
+    pub orders: Vec<Order>,
+    /// Where the next page starts, if there may be one.
+    pub next: Option<Cursor>,
+}
+
+/// The orders service.
+#[derive(Clone)]
+pub struct OrderService {
+    repo: Arc<dyn OrderRepository>,
+    cache: Arc<dyn OrderCache>,
+    admission: Arc<dyn AdmissionControl>,
+    events: Arc<dyn OrderEvents>,
+    feed: Arc<dyn StatusFeed>,
+    work: Duration,
+}
+
+impl OrderService {
+    /// A service over these ports; `work` is how long processing one order takes (simulated
+    /// fulfilment; zero by default).
+    pub fn new(
+        repo: Arc<dyn OrderRepository>,
+        cache: Arc<dyn OrderCache>,
+        admission: Arc<dyn AdmissionControl>,
+        events: Arc<dyn OrderEvents>,
+        feed: Arc<dyn StatusFeed>,
+        work: Duration,
+    ) -> Self {
+        Self {
+            repo,
+            cache,
+            admission,
+            events,
+            feed,
+            work,
+        }
+    }
+
+    /// Creates an order from a JSON draft. With an idempotency key, the same key and body
+    /// return the first order (`false`: not created now); another body is a conflict.
+    pub async fn create(
+        &self,
+        draft: &serde_json::Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<(Order, bool), OrderError> {
+        let new = NewOrder::parse(draft).map_err(OrderError::Validation)?;
+        let claim = idempotency_key.map(|key| IdempotencyClaim {
+            key: key.to_string(),
+            fingerprint: new.fingerprint(),
+        });
+        let id = OrderId::new();
+        match self
+            .admission
+            .admit(&new.customer_id, claim.as_ref(), id)
+            .await?
+        {
+            Admission::Admitted => {}
+            Admission::Replay(existing) => {
+                return match self.repo.get(existing).await? {
+                    Some(order) => Ok((order, false)),
+                    None => Err(OrderError::IdempotencyInProgress),
+                };
+            }
+            Admission::Conflict => return Err(OrderError::IdempotencyConflict),
+            Admission::RateLimited { retry_after_secs } => {
+                return Err(OrderError::RateLimited { retry_after_secs });
+            }
+        }
+        let order = new.into_order(id, now());
+        let stored = async {
+            self.repo.insert(&order).await?;
+            if let Err(error) = self.events.order_created(&order).await {
+                // Without its event the order would never be processed: undo, let the client retry.
+                let _ = self.repo.delete(order.id).await;
+                return Err(error);
+            }
+            Ok(())
+        };
+        if let Err(error) = stored.await {
+            if let Some(claim) = &claim {
+                let _ = self.admission.release(claim).await;
+            }
+            return Err(error.into());
+        }
+        Ok((order, true))
+    }
+
+    /// An order, through the cache. A cache that is down is skipped, not fatal.
+    pub async fn get(&self, id: OrderId) -> Result<(Order, CacheOutcome), OrderError> {
+        match self.cache.get(id).await {
+            Ok(Some(order)) => return Ok((order, CacheOutcome::Hit)),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cache read failed; reading the repository"),
+        }
+        let order = self.repo.get(id).await?.ok_or(OrderError::NotFound)?;
+        if let Err(error) = self.cache.put(&order).await {
+            tracing::warn!(%error, "cache write failed");
+        }
+        Ok((order, CacheOutcome::Miss))
+    }
+
+    /// A customer's orders, newest first, `limit` at a time.
+    pub async fn list(
+        &self,
+        customer: &CustomerId,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<OrderPage, OrderError> {
+        let orders = self.repo.list(customer, after, limit).await?;
+        let next = (orders.len() == limit as usize)
+            .then(|| {
+                orders.last().map(|o| Cursor {
+                    created_at: o.created_at,
+                    id: o.id,
+                })
+            })
+            .flatten();
+        Ok(OrderPage { orders, next })
+    }
+
+    /// Processes a queue message: exactly one completion per order, however often the message
+    /// is delivered.
+    pub async fn process(&self, body: &str) -> Result<Processed, ProcessError> {
+        match Envelope::decode(body).map_err(ProcessError::Permanent)? {
+            Envelope::OrderCreated { order_id } => self.process_order(order_id).await,
+            Envelope::OrderSubmitted { order } => {
+                let id = self.accept_submitted(order).await?;
+                self.process_order(id).await
+            }
+        }
+    }
+
+    async fn accept_submitted(&self, submitted: SubmittedOrder) -> Result<OrderId, ProcessError> {
+        let draft = serde_json::Value::Object(submitted.draft);
+        let new = NewOrder::parse(&draft).map_err(|errors| {
+            let fields: Vec<String> = errors
+                .0
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect();
+            ProcessError::Permanent(format!("invalid submitted order: {}", fields.join("; ")))
+        })?;
+        let id = OrderId(submitted.id);
+        if self.repo.insert(&new.into_order(id, now())).await? == Inserted::Created {
+            tracing::debug!(%id, "order submitted through the queue");
+        }
+        Ok(id)
+    }
+
+    async fn process_order(&self, id: OrderId) -> Result<Processed, ProcessError> {
+        let status = match self.repo.start_processing(id).await? {
+            None => return Err(ProcessError::Permanent(format!("unknown order {id}"))),
+            Some(status) if status.is_terminal() => return Ok(Processed::AlreadyDone(id)),
+            Some(status) => status,
+        };
+        if status == OrderStatus::Processing {
+            self.announce(id, OrderStatus::Processing).await;
+        }
+        if !self.work.is_zero() {
+            tokio::time::sleep(self.work).await;
+        }
+        if self.repo.complete(id).await? {
+            self.announce(id, OrderStatus::Completed).await;
+            Ok(Processed::Completed(id))
+        } else {
+            Ok(Processed::AlreadyDone(id))
+        }
+    }
+
+    /// Marks an order failed (its message is being dead-lettered); unknown ids are ignored.
+    pub async fn fail(&self, id: OrderId, reason: &str) -> Result<(), PortError> {
+        if self.repo.fail(id, reason).await? {
+            self.announce(id, OrderStatus::Failed).await;
+        }
+        Ok(())
+    }
+
+    /// Invalidates the cache and tells every replica. Both are best effort: the status is
+    /// already in the store of record.
+    async fn announce(&self, id: OrderId, status: OrderStatus) {
+        if let Err(error) = self.cache.invalidate(id).await {
+            tracing::warn!(%error, %id, "cache invalidation failed");
+        }
+        if let Err(error) = self.feed.publish(&StatusChange { id, status }).await {
+            tracing::warn!(%error, %id, "status publish failed");
+        }
+    }
+
+    /// The status feed, for server-sent events.
+    pub fn feed(&self) -> &Arc<dyn StatusFeed> {
+        &self.feed
+    }
+
+    /// Checks the store of record.
+    pub async fn ping_repository(&self) -> Result<(), PortError> {
+        self.repo.ping().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::adapters::memory::Memory;
+
+    fn draft() -> serde_json::Value {
+        json!({"customer_id": "c-42", "items": [{"sku": "A-1", "quantity": 2, "unit_price_cents": 1250}]})
+    }
+
+    #[tokio::test]
+    async fn create_stores_the_order_and_announces_it() {
+        let memory = Memory::default();
+        let service = memory.service();
+        let (order, created) = service.create(&draft(), None).await.unwrap();
+        assert!(created);
+        assert_eq!(order.status, OrderStatus::Pending);
+        assert_eq!(order.total_cents, 2500);
+        assert_eq!(memory.events(), vec![order.id]);
+        assert_eq!(service.get(order.id).await.unwrap().0, order);
+    }
+
+    #[tokio::test]
+    async fn idempotency_replays_the_same_body_and_refuses_another() {
+        let memory = Memory::default();
+        let service = memory.service();
+        let (first, _) = service.create(&draft(), Some("k1")).await.unwrap();
+        let (again, created) = service.create(&draft(), Some("k1")).await.unwrap();
+        assert_eq!((again.id, created), (first.id, false));
+        let other = json!({"customer_id": "c-42", "items": [{"sku": "B", "quantity": 1, "unit_price_cents": 1}]});
+        assert_eq!(
+            service.create(&other, Some("k1")).await.unwrap_err(),
+            OrderError::IdempotencyConflict
+        );
+        assert_eq!(memory.events().len(), 1, "one order, one event");
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_undoes_the_create_and_frees_the_key() {
+        let memory = Memory::default();
+        let service = memory.service();
+        memory.set_events_down(true);
+        assert!(matches!(
+            service.create(&draft(), Some("k")).await,
+            Err(OrderError::Unavailable(_))
+        ));
+        assert_eq!(memory.order_count(), 0, "nothing half-created");
+        memory.set_events_down(false);
+        let (_, created) = service.create(&draft(), Some("k")).await.unwrap();
+        assert!(created, "the retry with the same key goes through");
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_answers_with_a_retry_time() {
+        let memory = Memory::with_rate_limit(2);
+        let service = memory.service();
+        service.create(&draft(), None).await.unwrap();
+        service.create(&draft(), None).await.unwrap();
+        assert!(
+            matches!(service.create(&draft(), None).await, Err(OrderError::RateLimited { retry_after_secs }) if retry_after_secs > 0)
+        );
+    }
+
+    #[tokio::test]
+    async fn reads_go_through_the_cache_and_survive_it_being_down() {
+        let memory = Memory::default();
+        let service = memory.service();
+        let (order, _) = service.create(&draft(), None).await.unwrap();
+        assert_eq!(service.get(order.id).await.unwrap().1, CacheOutcome::Miss);
+        assert_eq!(service.get(order.id).await.unwrap().1, CacheOutcome::Hit);
+        memory.set_cache_down(true);
+        assert_eq!(service.get(order.id).await.unwrap().1, CacheOutcome::Miss);
+        assert_eq!(
+            service.get(OrderId::new()).await.unwrap_err(),
+            OrderError::NotFound
+        );
+    }
+
+    #[tokio::test]
+    async fn processing_completes_once_however_often_the_message_comes() {
+        let memory = Memory::default();
+        let service = memory.service();
+        let (order, _) = service.create(&draft(), None).await.unwrap();
+        let body = Envelope::OrderCreated { order_id: order.id }.encode();
+        let mut feed = service.feed().subscribe();
+        assert_eq!(
+            service.process(&body).await.unwrap(),
+            Processed::Completed(order.id)
+        );
+        assert_eq!(
+            service.process(&body).await.unwrap(),
+            Processed::AlreadyDone(order.id)
+        );
+        assert_eq!(memory.processed_count(order.id), 1);
+        assert_eq!(
+            service.get(order.id).await.unwrap().0.status,
+            OrderStatus::Completed,
+            "cache invalidated"
+        );
+        assert_eq!(feed.recv().await.unwrap().status, OrderStatus::Processing);
+        assert_eq!(feed.recv().await.unwrap().status, OrderStatus::Completed);
+    }
+
+    #[tokio::test]
+    async fn bad_messages_are_permanent_failures_and_outages_transient() {
+        let memory = Memory::default();
+        let service = memory.service();
+        assert!(
+            matches!(service.process("garbage").await, Err(ProcessError::Permanent(m)) if m.contains("undecodable"))
+        );
+        let unknown = Envelope::OrderCreated {
+            order_id: OrderId::new(),
+        }
+        .encode();
+        assert!(
+            matches!(service.process(&unknown).await, Err(ProcessError::Permanent(m)) if m.contains("unknown order"))
+        );
+        memory.set_repo_down(true);
+        assert!(matches!(
+            service.process(&unknown).await,
+            Err(ProcessError::Transient(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn submitted_orders_are_created_and_processed_once() {
+        let memory = Memory::default();
+        let service = memory.service();
+        let id = uuid::Uuid::new_v4();
+        let body = json!({"type": "order.submitted", "order": {"id": id, "customer_id": "c", "items": [{"sku": "A", "quantity": 1, "unit_price_cents": 5}]}}).to_string();
+        assert_eq!(
+            service.process(&body).await.unwrap(),
+            Processed::Completed(OrderId(id))
+        );
+        assert_eq!(
+            service.process(&body).await.unwrap(),
+            Processed::AlreadyDone(OrderId(id))
+        );
+        assert_eq!(memory.processed_count(OrderId(id)), 1);
+        let invalid =
+            json!({"type": "order.submitted", "order": {"id": id, "customer_id": "", "items": []}})
+                .to_string();
+        assert!(matches!(
+            service.process(&invalid).await,
+            Err(ProcessError::Permanent(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn lists_page_by_cursor() {
+        let memory = Memory::default();
+        let service = memory.service();
+        for _ in 0..5 {
+            service.create(&draft(), None).await.unwrap();
+        }
+        let customer = CustomerId::parse("c-42").unwrap();
+        let first = service.list(&customer, None, 2).await.unwrap();
+        assert_eq!(first.orders.len(), 2);
+        let second = service.list(&customer, first.next, 2).await.unwrap();
+        let third = service.list(&customer, second.next, 2).await.unwrap();
+        assert_eq!(third.orders.len(), 1);
+        assert!(third.next.is_none());
+        let mut ids: Vec<_> = [first, second, third]
+            .iter()
+            .flat_map(|p| p.orders.iter().map(|o| o.id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 5);
+    }
+}

@@ -1,0 +1,124 @@
+//! The HTTP layer: the axum router and its middleware. Handlers are thin: parse, call
+//! [`OrderService`], serialize; every error is a problem document ([`error`]).
+//!
+//! Middleware, outermost first: request id (set and propagated), tracing, panic catching
+//! (a problem document, never a dropped connection), metrics, compression, a concurrency
+//! limit (503 past it), a timeout (503), the body limit (413). The event stream skips the
+//! limit and timeout (it is long-lived) and ends at shutdown.
+
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod health;
+pub mod observe;
+pub mod openapi;
+pub mod orders;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::adapters::redis::Redis;
+use crate::domain::service::OrderService;
+use error::ApiError;
+use extract::BodyLimit;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The domain.
+    pub service: OrderService,
+    /// For the Redis health check.
+    pub redis: Redis,
+    /// For the SQS health check.
+    pub sqs: aws_sdk_sqs::Client,
+    /// The orders queue (health check).
+    pub queue_url: String,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// Cancelled at shutdown (ends event streams).
+    pub shutdown: CancellationToken,
+}
+
+/// Limits applied to requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest body.
+    pub max_body_bytes: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Most requests at once.
+    pub max_concurrent: usize,
+}
+
+/// The router with every route and middleware.
+pub fn router(state: AppState, limits: Limits) -> Router {
+    let permits = Arc::new(Semaphore::new(limits.max_concurrent.max(1)));
+    let bounded = Router::new()
+        .route("/v1/orders", get(orders::list).post(orders::create))
+        .route("/v1/orders/{id}", get(orders::get))
+        .route("/health", get(health::health))
+        .route("/metrics", get(observe::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .layer(middleware::from_fn_with_state(limits.timeout, timeout))
+        .layer(middleware::from_fn_with_state(permits, concurrency_limit));
+    let unbounded = Router::new()
+        .route("/v1/orders/{id}/events", get(events::stream))
+        .route("/livez", get(health::livez));
+    bounded
+        .merge(unbounded)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(Extension(BodyLimit(limits.max_body_bytes)))
+        .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(observe::track))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a handler panicked");
+                ApiError::Internal.into_response()
+            },
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+async fn concurrency_limit(
+    State(permits): State<Arc<Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match permits.try_acquire() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => ApiError::Overloaded.into_response(),
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
