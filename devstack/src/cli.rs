@@ -88,6 +88,9 @@ pub struct UpArgs {
     /// SQS emulator port (a free one is picked when taken).
     #[arg(long)]
     pub sqs_port: Option<u16>,
+    /// Service HTTP port (a free one is picked when taken).
+    #[arg(long)]
+    pub service_port: Option<u16>,
 }
 
 /// Options of `devstack sqs`.

@@ -271,6 +271,37 @@ impl Stack {
         drop(self.temp_dir.take());
     }
 
+    /// Builds, migrates and starts the service with this stack's settings, on `port` (a free
+    /// one when taken); adds `SERVICE_URL`. It stops first, before the infrastructure.
+    pub async fn start_service(
+        &mut self,
+        workspace: &std::path::Path,
+        port: u16,
+        log: PathBuf,
+        echo: bool,
+        progress: &dyn Progress,
+    ) -> Result<(), LaunchError> {
+        let chosen = ports::choose("service", port)
+            .map_err(|e| LaunchError::Io(format!("service: no free port: {e}")))?;
+        self.notes.extend(chosen.note);
+        let options = crate::launch::service::ServiceOptions {
+            workspace: workspace.to_owned(),
+            port: chosen.port,
+            env: self.env.clone(),
+            log,
+            echo,
+        };
+        let started = timed("service", progress, async {
+            let binary = crate::launch::service::build(workspace).await?;
+            let process = crate::launch::service::ServiceProcess::start(&binary, &options).await?;
+            Ok((Running::Service(process), "native"))
+        })
+        .await?;
+        self.env.insert("SERVICE_URL".into(), started.running.url());
+        self.components.push(started);
+        Ok(())
+    }
+
     /// Stops one component (tests use it to take a dependency down).
     pub async fn stop_component(&mut self, name: &str) -> Option<()> {
         let index = self.components.iter().position(|c| c.name == name)?;

@@ -24,8 +24,33 @@ fn devstack(root: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A spawned `devstack up`, killed if the test fails before it stops it (no leaked stacks).
+struct Up(Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl std::ops::Deref for Up {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Up {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 /// Starts `devstack up` on free ports and waits for its state file.
-fn start_up(root: &Path, extra: &[&str], wrap: Option<&[&str]>) -> (Child, StackState) {
+fn start_up(root: &Path, extra: &[&str], wrap: Option<&[&str]>) -> (Up, StackState) {
     let log = std::fs::File::create(root.join("up.log")).unwrap();
     let mut args: Vec<String> = wrap.unwrap_or(&[]).iter().map(|s| s.to_string()).collect();
     args.push(BIN.to_string());
@@ -60,7 +85,7 @@ fn start_up(root: &Path, extra: &[&str], wrap: Option<&[&str]>) -> (Child, Stack
             .ok()
             .filter(|s| s.devstack_pid == child.id() || wrap.is_some())
         {
-            return (child, state);
+            return (Up(child), state);
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!(

@@ -32,13 +32,19 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
         redis_url: args.redis_url.clone(),
         sqs_url: args.sqs_url.clone(),
     };
-    if !args.no_service {
-        eprintln!(
-            "note: the service lands with the service issue; starting the infrastructure only (as with --no-service)"
-        );
-    }
     let spinners = Spinners::default();
-    let stack = Stack::start(&options, &spinners).await?;
+    let mut stack = Stack::start(&options, &spinners).await?;
+    if !args.no_service {
+        let port = args.service_port.unwrap_or(options.config.ports.service);
+        let log = paths.log_dir().join("service.log");
+        if let Err(error) = stack
+            .start_service(&paths.root, port, log, true, &spinners)
+            .await
+        {
+            stack.stop().await;
+            return Err(error.into());
+        }
+    }
     let state = stack.state();
     state.write(&paths.state_file())?;
     std::fs::write(paths.env_file(), state.env_vars())

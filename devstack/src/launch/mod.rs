@@ -5,6 +5,7 @@
 //! - [`docker`]: the same, plus ElasticMQ, as containers through testcontainers.
 //! - [`external`]: a URL the user gives, checked for reachability.
 //! - [`sqs`]: the embedded emulator (default), or the Docker/external ones.
+//! - [`service`]: the service binary, built, migrated and run as a child.
 //!
 //! [`Running`] is the common face of whatever was started.
 
@@ -13,6 +14,7 @@ pub mod docker;
 pub mod external;
 pub mod postgres;
 pub mod redis;
+pub mod service;
 pub mod sqs;
 
 use std::future::Future;
@@ -89,6 +91,8 @@ pub enum Running {
     /// A container.
     #[cfg(feature = "docker")]
     Docker(docker::DockerComponent),
+    /// The service.
+    Service(service::ServiceProcess),
     /// A URL devstack does not manage.
     External(String),
 }
@@ -106,7 +110,7 @@ impl Running {
     /// How it is provided.
     pub fn backend(&self) -> Backend {
         match self {
-            Self::NativePostgres(_) | Self::NativeRedis(_) => Backend::Native,
+            Self::NativePostgres(_) | Self::NativeRedis(_) | Self::Service(_) => Backend::Native,
             Self::EmbeddedSqs(_) => Backend::Embedded,
             #[cfg(feature = "docker")]
             Self::Docker(_) => Backend::Docker,
@@ -120,6 +124,7 @@ impl Running {
             Self::NativePostgres(p) => p.url(),
             Self::NativeRedis(r) => r.url(),
             Self::EmbeddedSqs(e) => e.endpoint(),
+            Self::Service(s) => s.url(),
             #[cfg(feature = "docker")]
             Self::Docker(d) => d.url.clone(),
             Self::External(url) => url.clone(),
@@ -131,6 +136,7 @@ impl Running {
         match self {
             Self::NativePostgres(p) => Some(p.pid()),
             Self::NativeRedis(r) => Some(r.pid()),
+            Self::Service(s) => Some(s.pid()),
             _ => None,
         }
     }
@@ -140,6 +146,7 @@ impl Running {
         match self {
             Self::NativePostgres(p) => p.stop().await,
             Self::NativeRedis(r) => r.stop().await,
+            Self::Service(s) => s.stop().await,
             Self::EmbeddedSqs(e) => {
                 let _ = e.shutdown().await;
             }

@@ -182,11 +182,16 @@ async fn release_unstarted(
             pending.push(message);
         }
     }
-    if pending.is_empty() {
+    release(client, queue_url, &pending).await;
+}
+
+/// Makes `messages` visible again at once (visibility 0), in batches of 10.
+pub async fn release(client: &Client, queue_url: &str, messages: &[Received]) {
+    if messages.is_empty() {
         return;
     }
-    tracing::info!(count = pending.len(), "releasing unstarted messages");
-    for chunk in pending.chunks(10) {
+    tracing::info!(count = messages.len(), "releasing unstarted messages");
+    for chunk in messages.chunks(10) {
         let entries: Vec<_> = chunk
             .iter()
             .enumerate()

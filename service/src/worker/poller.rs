@@ -49,25 +49,42 @@ pub async fn run(
             }
         };
         metrics::gauge!(names::WORKER_MESSAGES_IN_FLIGHT).increment(messages.len() as f64);
-        for message in messages {
-            let system = message.attributes.unwrap_or_default();
-            let number = |name: MessageSystemAttributeName| {
-                system.get(&name).and_then(|v| v.parse::<u64>().ok())
+        let mut batch: std::collections::VecDeque<Received> =
+            messages.into_iter().map(received).collect();
+        while let Some(message) = batch.pop_front() {
+            // A full channel means every worker is busy: wait (backpressure). At shutdown,
+            // whatever this poller still holds is released at once, not left invisible.
+            let sent = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => Err(message),
+                slot = work.reserve() => match slot {
+                    Ok(slot) => {
+                        slot.send(message);
+                        Ok(())
+                    }
+                    Err(_) => Err(message),
+                },
             };
-            let received = Received {
-                message_id: message.message_id.unwrap_or_default(),
-                receipt_handle: message.receipt_handle.unwrap_or_default(),
-                body: message.body.unwrap_or_default(),
-                receive_count: number(MessageSystemAttributeName::ApproximateReceiveCount)
-                    .map_or(1, |n| n as u32),
-                sent_timestamp_ms: number(MessageSystemAttributeName::SentTimestamp),
-                attributes: message.message_attributes.unwrap_or_default(),
-            };
-            // A full channel means every worker is busy: wait (backpressure). At shutdown the
-            // receiver is closed and unstarted messages are released by the pool.
-            if work.send(received).await.is_err() {
+            if let Err(unsent) = sent {
+                batch.push_front(unsent);
+                super::release(&client, &settings.queue_url, batch.make_contiguous()).await;
                 return;
             }
         }
+    }
+}
+
+fn received(message: aws_sdk_sqs::types::Message) -> Received {
+    let system = message.attributes.unwrap_or_default();
+    let number =
+        |name: MessageSystemAttributeName| system.get(&name).and_then(|v| v.parse::<u64>().ok());
+    Received {
+        message_id: message.message_id.unwrap_or_default(),
+        receipt_handle: message.receipt_handle.unwrap_or_default(),
+        body: message.body.unwrap_or_default(),
+        receive_count: number(MessageSystemAttributeName::ApproximateReceiveCount)
+            .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+        sent_timestamp_ms: number(MessageSystemAttributeName::SentTimestamp),
+        attributes: message.message_attributes.unwrap_or_default(),
     }
 }

@@ -88,7 +88,7 @@ pub async fn spawn_app_with(
     TestApp {
         base,
         http: reqwest::Client::new(),
-        db: PgPool::connect(&database.url).await.unwrap(),
+        db: PgPool::connect_lazy(&database.url).unwrap(),
         database,
         queues,
         stack,

@@ -1,0 +1,249 @@
+//! The worker pool against real infrastructure: poison messages go to the DLQ at once with
+//! their reason; a dependency outage is retried with backoff and succeeds once it is back, or
+//! ends in the DLQ after maxReceiveCount; `/health` follows the outage.
+
+// Integration tests: a failed unwrap is a failed test with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use common::{spawn_app, spawn_app_with, stack};
+use devstack::launch::postgres::{NativePostgres, PostgresBinaries, PostgresOptions};
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+
+async fn wait_until<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn submitted(id: uuid::Uuid) -> String {
+    json!({"type": "order.submitted", "order": {"id": id, "customer_id": "c-queue", "items": [{"sku": "Q", "quantity": 1, "unit_price_cents": 10}]}}).to_string()
+}
+
+#[tokio::test]
+async fn a_poison_message_reaches_the_dlq_at_once_with_its_reason() {
+    let app = spawn_app(&[]).await;
+    let sent = app
+        .queues
+        .client
+        .send_message()
+        .queue_url(&app.queues.queue_url)
+        .message_body("this is not json")
+        .send()
+        .await
+        .unwrap();
+    wait_until(
+        Duration::from_secs(10),
+        "the poison message in the DLQ",
+        || async { app.depth(&app.queues.dlq_url).await.0 == 1 },
+    )
+    .await;
+    let dead = app
+        .queues
+        .client
+        .receive_message()
+        .queue_url(&app.queues.dlq_url)
+        .message_attribute_names("All")
+        .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+        .send()
+        .await
+        .unwrap();
+    let message = &dead.messages()[0];
+    assert_eq!(message.body(), Some("this is not json"));
+    let attributes = message.message_attributes().unwrap();
+    let reason = attributes["slipway.dead_letter.reason"]
+        .string_value()
+        .unwrap();
+    assert!(reason.contains("undecodable"), "{reason}");
+    assert_eq!(
+        attributes["slipway.dead_letter.source_queue"].string_value(),
+        Some(app.queues.queue_url.as_str())
+    );
+    assert_eq!(
+        attributes["slipway.dead_letter.source_message_id"].string_value(),
+        sent.message_id()
+    );
+    assert!(attributes.contains_key("slipway.dead_letter.failed_at"));
+    assert_eq!(
+        attributes["slipway.dead_letter.receive_count"].string_value(),
+        Some("1"),
+        "moved at once, not after retries"
+    );
+    wait_until(
+        Duration::from_secs(5),
+        "the source queue to be empty",
+        || async { app.depth(&app.queues.queue_url).await == (0, 0) },
+    )
+    .await;
+
+    // An order.created for an order nobody knows is permanent too.
+    let unknown = json!({"type": "order.created", "order_id": uuid::Uuid::new_v4()}).to_string();
+    app.queues
+        .client
+        .send_message()
+        .queue_url(&app.queues.queue_url)
+        .message_body(unknown)
+        .send()
+        .await
+        .unwrap();
+    wait_until(
+        Duration::from_secs(10),
+        "the unknown order in the DLQ",
+        || async { app.depth(&app.queues.dlq_url).await.0 == 1 },
+    )
+    .await;
+    app.shutdown().await;
+}
+
+/// A Postgres of this test's own, to stop and start.
+struct OwnPostgres {
+    binaries: PostgresBinaries,
+    options: PostgresOptions,
+    _dir: tempfile::TempDir,
+}
+
+impl OwnPostgres {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let options = PostgresOptions {
+            data_dir: dir.path().join("pg"),
+            port: devstack::ports::free_port().unwrap(),
+            ephemeral: true,
+            log: dir.path().join("pg.log"),
+            cleanup_on_crash: None,
+        };
+        Self {
+            binaries: PostgresBinaries::find().unwrap(),
+            options,
+            _dir: dir,
+        }
+    }
+
+    async fn start(&self) -> NativePostgres {
+        NativePostgres::start(&self.binaries, &self.options)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn an_outage_is_retried_with_backoff_and_health_follows_it() {
+    let own = OwnPostgres::new();
+    let postgres = own.start().await;
+    let url = postgres.url();
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    service::MIGRATOR.run(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    let stack = stack();
+    let database = devstack::testing::TestDatabase {
+        name: "slipway".into(),
+        url: url.clone(),
+    };
+    let queues = stack.fresh_queues_with(5).await.unwrap();
+    let app = spawn_app_with(
+        stack,
+        database,
+        queues,
+        &["--database-acquire-timeout-ms", "300"],
+    )
+    .await;
+
+    postgres.stop().await;
+    let health = app.http.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
+    let report: Value = health.json().await.unwrap();
+    assert_eq!(report["checks"]["postgres"]["status"], "down");
+    assert_eq!(report["checks"]["redis"]["status"], "up");
+    let create = app.post_order(&common::order_body("c-outage"), None).await;
+    assert_eq!(create.status(), 503, "a dependency down is 503, not 500");
+    assert_eq!(create.headers()["content-type"], "application/problem+json");
+
+    let id = uuid::Uuid::new_v4();
+    app.queues
+        .client
+        .send_message()
+        .queue_url(&app.queues.queue_url)
+        .message_body(submitted(id))
+        .send()
+        .await
+        .unwrap();
+    // The worker fails, sets a backoff, and the message waits in flight (not deleted, not dead).
+    wait_until(Duration::from_secs(10), "a retry with backoff", || async {
+        app.depth(&app.queues.queue_url).await == (0, 1)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.depth(&app.queues.dlq_url).await, (0, 0));
+
+    let postgres = own.start().await;
+    let health = app.http.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    wait_until(
+        Duration::from_secs(20),
+        "the order to complete after the outage",
+        || async {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let done: Option<(String, i32)> =
+                sqlx::query_as("SELECT status, processed_count FROM orders WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut conn)
+                    .await
+                    .unwrap();
+            done == Some(("completed".into(), 1))
+        },
+    )
+    .await;
+    app.shutdown().await;
+    postgres.stop().await;
+}
+
+#[tokio::test]
+async fn retries_exhausted_end_in_the_dlq_through_the_redrive_policy() {
+    let own = OwnPostgres::new();
+    let postgres = own.start().await;
+    let url = postgres.url();
+    postgres.stop().await;
+    let stack = stack();
+    let database = devstack::testing::TestDatabase {
+        name: "slipway".into(),
+        url,
+    };
+    let queues = stack.fresh_queues_with(1).await.unwrap();
+    let app = spawn_app_with(
+        stack,
+        database,
+        queues,
+        &["--database-acquire-timeout-ms", "300"],
+    )
+    .await;
+    app.queues
+        .client
+        .send_message()
+        .queue_url(&app.queues.queue_url)
+        .message_body(submitted(uuid::Uuid::new_v4()))
+        .send()
+        .await
+        .unwrap();
+    // Received once (maxReceiveCount 1), backed off ~1 s; the next receive moves it to the DLQ.
+    wait_until(
+        Duration::from_secs(15),
+        "SQS to move it to the DLQ",
+        || async { app.depth(&app.queues.dlq_url).await.0 == 1 },
+    )
+    .await;
+    assert_eq!(app.depth(&app.queues.queue_url).await, (0, 0));
+    app.shutdown().await;
+}
