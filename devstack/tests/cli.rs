@@ -225,8 +225,19 @@ fn an_unprivileged_user_can_run_it_too() {
         eprintln!("skipped: setpriv (util-linux) is not installed");
         return;
     }
-    let root = tempfile::tempdir().unwrap();
     use std::os::unix::fs::PermissionsExt as _;
+    let blocked = Path::new(BIN)
+        .ancestors()
+        .skip(1)
+        .find(|dir| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 == 0));
+    if let Some(dir) = blocked {
+        eprintln!(
+            "skipped: {} is not traversable by other users, so `nobody` cannot run the binary",
+            dir.display()
+        );
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
     std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let nobody = [
         "setpriv",

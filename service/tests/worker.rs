@@ -247,3 +247,65 @@ async fn retries_exhausted_end_in_the_dlq_through_the_redrive_policy() {
     assert_eq!(app.depth(&app.queues.queue_url).await, (0, 0));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_heartbeat_keeps_long_work_invisible() {
+    let stack = stack();
+    let database = stack.fresh_database().await.unwrap();
+    let queues = stack.fresh_queues().await.unwrap();
+    queues
+        .client
+        .set_queue_attributes()
+        .queue_url(&queues.queue_url)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "2",
+        )
+        .send()
+        .await
+        .unwrap();
+    let app = spawn_app_with(stack, database, queues, &["--worker-work-ms", "3500"]).await;
+    let id = uuid::Uuid::new_v4();
+    app.queues
+        .client
+        .send_message()
+        .queue_url(&app.queues.queue_url)
+        .message_body(submitted(id))
+        .send()
+        .await
+        .unwrap();
+    wait_until(
+        Duration::from_secs(10),
+        "the worker to take the message",
+        || async { app.depth(&app.queues.queue_url).await == (0, 1) },
+    )
+    .await;
+    // Past the 2 s timeout, the message must stay invisible while the work goes on. A receive
+    // with visibility 0 would see it (and leave it visible) if it had come back.
+    let watch_until = Instant::now() + Duration::from_millis(3000);
+    while Instant::now() < watch_until {
+        let seen = app
+            .queues
+            .client
+            .receive_message()
+            .queue_url(&app.queues.queue_url)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            seen.messages().is_empty(),
+            "the message came back while still being processed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.wait_for_status(&id.to_string(), "completed", Duration::from_secs(10))
+        .await;
+    let processed: i32 = sqlx::query_scalar("SELECT processed_count FROM orders WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(processed, 1);
+    app.shutdown().await;
+}

@@ -65,15 +65,13 @@ impl Memory {
 
     /// A service over these ports.
     pub fn service(&self) -> OrderService {
+        self.service_with_work(Duration::ZERO)
+    }
+
+    /// A service over these ports whose processing takes `work`.
+    pub fn service_with_work(&self, work: Duration) -> OrderService {
         let me = Arc::new(self.clone());
-        OrderService::new(
-            me.clone(),
-            me.clone(),
-            me.clone(),
-            me.clone(),
-            me,
-            Duration::ZERO,
-        )
+        OrderService::new(me.clone(), me.clone(), me.clone(), me.clone(), me, work)
     }
 
     /// Ids of announced orders.
@@ -170,7 +168,7 @@ impl OrderRepository for Memory {
             .map(|(o, _)| o.clone())
             .filter(|o| &o.customer_id == customer)
             .collect();
-        orders.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        orders.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
         Ok(orders
             .into_iter()
             .filter(|o| after.is_none_or(|c| (o.created_at, o.id) < (c.created_at, c.id)))
@@ -239,14 +237,14 @@ impl AdmissionControl for Memory {
         new_id: OrderId,
     ) -> Result<Admission, PortError> {
         let mut state = self.lock();
-        if let Some(claim) = claim {
-            if let Some((fingerprint, existing)) = state.keys.get(&claim.key) {
-                return Ok(if *fingerprint == claim.fingerprint {
-                    Admission::Replay(*existing)
-                } else {
-                    Admission::Conflict
-                });
-            }
+        if let Some(claim) = claim
+            && let Some((fingerprint, existing)) = state.keys.get(&claim.key)
+        {
+            return Ok(if *fingerprint == claim.fingerprint {
+                Admission::Replay(*existing)
+            } else {
+                Admission::Conflict
+            });
         }
         let count = state
             .requests

@@ -226,6 +226,18 @@ impl OrderService {
     }
 
     async fn process_order(&self, id: OrderId) -> Result<Processed, ProcessError> {
+        if self.work.is_zero() {
+            // No work to wait for: `processing` would last no time at all, so one conditional
+            // UPDATE takes the order straight to `completed` (one statement, not two).
+            if self.repo.complete(id).await? {
+                self.announce(id, OrderStatus::Completed).await;
+                return Ok(Processed::Completed(id));
+            }
+            return match self.repo.get(id).await? {
+                None => Err(ProcessError::Permanent(format!("unknown order {id}"))),
+                Some(_) => Ok(Processed::AlreadyDone(id)),
+            };
+        }
         let status = match self.repo.start_processing(id).await? {
             None => return Err(ProcessError::Permanent(format!("unknown order {id}"))),
             Some(status) if status.is_terminal() => return Ok(Processed::AlreadyDone(id)),
@@ -234,9 +246,7 @@ impl OrderService {
         if status == OrderStatus::Processing {
             self.announce(id, OrderStatus::Processing).await;
         }
-        if !self.work.is_zero() {
-            tokio::time::sleep(self.work).await;
-        }
+        tokio::time::sleep(self.work).await;
         if self.repo.complete(id).await? {
             self.announce(id, OrderStatus::Completed).await;
             Ok(Processed::Completed(id))
@@ -256,10 +266,13 @@ impl OrderService {
     /// Invalidates the cache and tells every replica. Both are best effort: the status is
     /// already in the store of record.
     async fn announce(&self, id: OrderId, status: OrderStatus) {
-        if let Err(error) = self.cache.invalidate(id).await {
+        let change = StatusChange { id, status };
+        let (invalidated, published) =
+            tokio::join!(self.cache.invalidate(id), self.feed.publish(&change));
+        if let Err(error) = invalidated {
             tracing::warn!(%error, %id, "cache invalidation failed");
         }
-        if let Err(error) = self.feed.publish(&StatusChange { id, status }).await {
+        if let Err(error) = published {
             tracing::warn!(%error, %id, "status publish failed");
         }
     }
@@ -375,8 +388,31 @@ mod tests {
             OrderStatus::Completed,
             "cache invalidated"
         );
+        assert_eq!(
+            feed.recv().await.unwrap().status,
+            OrderStatus::Completed,
+            "no work: straight to completed"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_work_the_order_is_processing_meanwhile() {
+        let memory = Memory::default();
+        let service = memory.service_with_work(Duration::from_millis(5));
+        let (order, _) = service.create(&draft(), None).await.unwrap();
+        let mut feed = service.feed().subscribe();
+        let body = Envelope::OrderCreated { order_id: order.id }.encode();
+        assert_eq!(
+            service.process(&body).await.unwrap(),
+            Processed::Completed(order.id)
+        );
         assert_eq!(feed.recv().await.unwrap().status, OrderStatus::Processing);
         assert_eq!(feed.recv().await.unwrap().status, OrderStatus::Completed);
+        assert_eq!(
+            service.process(&body).await.unwrap(),
+            Processed::AlreadyDone(order.id)
+        );
+        assert_eq!(memory.processed_count(order.id), 1);
     }
 
     #[tokio::test]

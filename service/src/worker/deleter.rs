@@ -1,6 +1,6 @@
 //! Batched deletes: receipt handles collected from every worker, deleted ten at a time or
-//! every 50 ms, whichever comes first. The task ends after a final flush once every sender
-//! is gone (the drain).
+//! every 50 ms, whichever comes first, up to eight batches in flight at once. The task ends
+//! after a final flush once every sender is gone (the drain).
 
 use std::time::Duration;
 
@@ -28,19 +28,37 @@ impl Deleter {
     }
 }
 
+/// Most batch deletes in flight at once.
+pub const MAX_CONCURRENT_FLUSHES: usize = 8;
+
 /// Starts the deleter for `queue_url`.
 pub fn spawn(client: Client, queue_url: String) -> (Deleter, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<String>(1024);
     let task = tokio::spawn(async move {
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_FLUSHES));
+        let mut flushes = tokio::task::JoinSet::new();
         let mut batch: Vec<String> = Vec::with_capacity(10);
+        // Full batches go out concurrently (bounded); every flush is awaited before the end.
+        let send = |batch: &mut Vec<String>, flushes: &mut tokio::task::JoinSet<()>| {
+            if batch.is_empty() {
+                return;
+            }
+            let (client, queue_url, permits) = (client.clone(), queue_url.clone(), permits.clone());
+            let mut full = std::mem::replace(batch, Vec::with_capacity(10));
+            flushes.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                flush(&client, &queue_url, &mut full).await;
+            });
+        };
         loop {
+            while flushes.try_join_next().is_some() {}
             let next = if batch.is_empty() {
                 rx.recv().await
             } else {
                 match tokio::time::timeout(FLUSH_EVERY, rx.recv()).await {
                     Ok(next) => next,
                     Err(_) => {
-                        flush(&client, &queue_url, &mut batch).await;
+                        send(&mut batch, &mut flushes);
                         continue;
                     }
                 }
@@ -49,11 +67,12 @@ pub fn spawn(client: Client, queue_url: String) -> (Deleter, JoinHandle<()>) {
                 Some(handle) => {
                     batch.push(handle);
                     if batch.len() == 10 {
-                        flush(&client, &queue_url, &mut batch).await;
+                        send(&mut batch, &mut flushes);
                     }
                 }
                 None => {
-                    flush(&client, &queue_url, &mut batch).await;
+                    send(&mut batch, &mut flushes);
+                    while flushes.join_next().await.is_some() {}
                     return;
                 }
             }
