@@ -7,9 +7,12 @@
 //!   and read by `tui` and `loadtest` to find a running stack.
 //! - [`metrics`]: the names and labels of the service's Prometheus metrics, exported by
 //!   `service` and scraped by `tui` and `loadtest`.
+//! - [`redact`]: how a URL with a password is shown wherever it leaves a process (logs,
+//!   `devstack status`).
 //!
-//! This crate holds data definitions only: no I/O beyond reading and writing the state file,
-//! no networking, no runtime.
+//! This crate holds data definitions and such shared rules only: no I/O beyond reading and
+//! writing the state file, no networking, no runtime.
 
 pub mod metrics;
+pub mod redact;
 pub mod state;

@@ -258,21 +258,8 @@ fn require<'a>(
     }
 }
 
-/// A URL with its password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
+/// A URL with its password replaced by `***` (the shared rule of `slipway_contracts`).
+pub use slipway_contracts::redact::url as redact_url;
 
 #[cfg(test)]
 mod tests {

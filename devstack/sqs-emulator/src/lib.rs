@@ -9,7 +9,8 @@
 //!   tasks. Knows nothing of HTTP; reads time through a [`core::Clock`] tests control.
 //! - [`protocol`]: the AWS JSON 1.0 adapter — wire shapes, one module per action family, and
 //!   the mapping of core errors to AWS error codes.
-//! - [`server`]: axum on tokio; [`server::serve`] binds and runs until a shutdown signal.
+//! - [`server`]: axum on tokio; [`server::Emulator`] binds and runs until a shutdown signal.
+//! - [`dev_api`]: developer endpoints outside the AWS API (queue stats, side-effect-free peek).
 //!
 //! ```no_run
 //! # async fn example() -> std::io::Result<()> {
@@ -19,5 +20,6 @@
 //! ```
 
 pub mod core;
+pub mod dev_api;
 pub mod protocol;
 pub mod server;

@@ -27,6 +27,11 @@ pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 pub fn router(sqs: Arc<Sqs>) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/_slipway/queues", get(crate::dev_api::queues))
+        .route(
+            "/_slipway/queues/{name}/messages",
+            get(crate::dev_api::messages),
+        )
         .route("/", post(handle))
         .route("/{*path}", post(handle))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))

@@ -58,21 +58,8 @@ pub async fn check_reachable(component: &str, url: &str) -> Result<(), LaunchErr
     }
 }
 
-/// The URL with any password replaced by `***`, for messages and logs.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
+/// The URL with any password replaced by `***` (the shared rule of `slipway_contracts`).
+pub use slipway_contracts::redact::url as redact;
 
 #[cfg(test)]
 mod tests {

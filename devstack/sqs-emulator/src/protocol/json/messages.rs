@@ -324,25 +324,30 @@ pub fn delete_message_batch(
     request: DeleteMessageBatchRequest,
 ) -> Result<BatchResult<BatchSuccess>> {
     let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
-    let ids: Vec<String> = request
-        .entries
-        .iter()
-        .map(|e| e.id.clone().unwrap_or_default())
-        .collect();
-    limits::validate_batch_ids(
-        "DeleteMessageBatchRequestEntry",
-        ids.iter().map(String::as_str),
-    )?;
+    let entries = request.entries.into_iter().map(|mut e| (e.id.take(), e));
+    each_entry("DeleteMessageBatchRequestEntry", entries, |entry| {
+        let handle = entry
+            .receipt_handle
+            .ok_or_else(|| SqsError::missing_parameter("ReceiptHandle"))?;
+        call.sqs.delete_message(&queue, &handle)
+    })
+}
+
+/// Checks a batch's ids (empty, too many, malformed, repeated: the whole request fails), then
+/// applies `apply` to each entry, which succeeds or fails on its own.
+fn each_entry<E>(
+    entry_kind: &str,
+    entries: impl Iterator<Item = (Option<String>, E)>,
+    mut apply: impl FnMut(E) -> Result<()>,
+) -> Result<BatchResult<BatchSuccess>> {
+    let entries: Vec<(String, E)> = entries.map(|(id, e)| (id.unwrap_or_default(), e)).collect();
+    limits::validate_batch_ids(entry_kind, entries.iter().map(|(id, _)| id.as_str()))?;
     let mut result = BatchResult {
         successful: Vec::new(),
         failed: Vec::new(),
     };
-    for (id, entry) in ids.into_iter().zip(request.entries) {
-        let outcome = entry
-            .receipt_handle
-            .ok_or_else(|| SqsError::missing_parameter("ReceiptHandle"))
-            .and_then(|handle| call.sqs.delete_message(&queue, &handle));
-        match outcome {
+    for (id, entry) in entries {
+        match apply(entry) {
             Ok(()) => result.successful.push(BatchSuccess { id }),
             Err(error) => result.failed.push(BatchFailure::from_error(id, &error)),
         }
@@ -412,24 +417,10 @@ pub fn change_message_visibility_batch(
     request: ChangeVisibilityBatchRequest,
 ) -> Result<BatchResult<BatchSuccess>> {
     let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
-    let ids: Vec<String> = request
-        .entries
-        .iter()
-        .map(|e| e.id.clone().unwrap_or_default())
-        .collect();
-    limits::validate_batch_ids(
+    let entries = request.entries.into_iter().map(|mut e| (e.id.take(), e));
+    each_entry(
         "ChangeMessageVisibilityBatchRequestEntry",
-        ids.iter().map(String::as_str),
-    )?;
-    let mut result = BatchResult {
-        successful: Vec::new(),
-        failed: Vec::new(),
-    };
-    for (id, entry) in ids.into_iter().zip(request.entries) {
-        match change_one(call, &queue, entry.receipt_handle, entry.visibility_timeout) {
-            Ok(()) => result.successful.push(BatchSuccess { id }),
-            Err(error) => result.failed.push(BatchFailure::from_error(id, &error)),
-        }
-    }
-    Ok(result)
+        entries,
+        |entry| change_one(call, &queue, entry.receipt_handle, entry.visibility_timeout),
+    )
 }
