@@ -6,12 +6,16 @@
 //! fresh database and fresh queues per test, with no Docker.
 //!
 //! Layout:
-//! - [`cli`]: the command line (`up`, `status`, `env`, `down`, `reset`, `sqs`).
-//! - [`signals`]: Ctrl-C / SIGTERM as one future.
+//! - [`cli`]: the command line; [`commands`]: one module per subcommand (`up`, `status`, `env`,
+//!   `down`, `reset`) and the progress display.
+//! - [`launch`]: one launcher per component and backend (native Postgres and Redis, Docker,
+//!   external URLs, the embedded SQS emulator, the service), each start → ready → url → stop.
+//! - [`stack`]: starts the launchers concurrently, creates the queues, holds the settings.
+//! - [`testing`]: one stack per test binary, `fresh_database()`, `fresh_queues()`.
+//! - [`process`]: child processes that cannot outlive devstack (process groups and watchdogs).
+//! - [`config`] (`devstack.toml`), [`paths`] (`.devstack/`), [`ports`], [`signals`].
 //! - [`sqs`]: `devstack sqs`, the emulator served alone (the emulator itself is the
 //!   `sqs-emulator` crate under `devstack/sqs-emulator/`).
-//! - launchers (Postgres, Redis, SQS: native, docker, external, embedded), the stack that
-//!   composes them, and the test-support API land with the devstack issue.
 //!
 //! devstack never links the `service` crate: it builds and runs it as a child process, so that
 //! the service's tests can use this library without a dependency cycle.
