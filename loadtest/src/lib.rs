@@ -1,12 +1,28 @@
 //! # loadtest — Slipway's load-test suite
 //!
 //! Goose scenarios that drive the service over HTTP and its queue over SQS, with k6-style SLO
-//! thresholds that fail the run. It talks to the system only through its public interfaces
-//! (HTTP, SQS, the service's Prometheus text) and finds a local stack through
-//! `.devstack/state.json`.
+//! thresholds that fail the run (exit status 99). It talks to the system only through its
+//! public interfaces (HTTP, SQS, the service's Prometheus text) and finds a local stack
+//! through `.devstack/state.json`.
 //!
 //! Layout:
-//! - [`cli`]: the command line (`run`, the default, and `merge`).
-//! - scenarios, SLO parsing and evaluation, reports and `merge` land with the loadtest issue.
+//! - [`cli`]: the command line (`run`, the default, with goose's own options flattened in;
+//!   `merge`).
+//! - [`targets`]: where the load goes, and the loopback guard for write scenarios.
+//! - [`scenarios`]: `browse`, `checkout`, `mixed`, `ping` (HTTP) and `queue`, `poison` (SQS).
+//! - [`checks`]: after the load, every queued order finished and every poison message in
+//!   the DLQ.
+//! - [`service_metrics`]: the service's `/metrics` before and after (queue lag, outcomes).
+//! - [`summary`]: the mergeable JSON summary; [`slo`]: rules judged on it; [`report`]: the
+//!   text tables.
+//! - [`run`]: `run` and `merge`, tying the above together.
 
+pub mod checks;
 pub mod cli;
+pub mod report;
+pub mod run;
+pub mod scenarios;
+pub mod service_metrics;
+pub mod slo;
+pub mod summary;
+pub mod targets;
