@@ -30,6 +30,13 @@ pub enum Command {
     Serve,
     /// Apply the embedded database migrations and exit (for a Kubernetes Job).
     Migrate,
+    /// Ask the service listening on HTTP_ADDR whether it is ready; exit 0 if so, 1 if not
+    /// (a container healthcheck for images without curl).
+    Healthcheck {
+        /// The path to ask: `/health` (ready: dependencies up) or `/livez` (alive).
+        #[arg(long, default_value = "/health")]
+        path: String,
+    },
 }
 
 /// Log output format.

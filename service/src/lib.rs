@@ -11,7 +11,8 @@
 //! - [`worker`]: SQS pollers → a bounded channel → a fixed pool of workers, with batched
 //!   deletes, backoff, a dead-letter queue, heartbeats and a graceful drain.
 //! - [`config`]: 12-factor settings (env vars, each also a flag). [`telemetry`]: tracing and
-//!   the Prometheus recorder. [`app`]: startup and shutdown.
+//!   the Prometheus recorder. [`app`]: startup and shutdown. [`probe`]: `service healthcheck`
+//!   for images without curl.
 //!
 //! `service` depends on no other Slipway crate but `slipway-contracts` (see ARCHITECTURE.md).
 
@@ -21,6 +22,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod ports;
+pub mod probe;
 pub mod telemetry;
 pub mod worker;
 

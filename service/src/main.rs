@@ -1,5 +1,5 @@
 //! The `service` binary: parses the configuration, sets up telemetry and runs `serve` (the
-//! default) or `migrate`.
+//! default), `migrate` or `healthcheck`.
 
 use clap::Parser;
 use service::app::{self, Application};
@@ -14,6 +14,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             app::migrate(&cli.settings).await?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Healthcheck { path } => {
+            let addr = service::probe::probe_addr(cli.settings.http_addr);
+            service::probe::check(addr, &path, std::time::Duration::from_secs(3)).await?;
             Ok(())
         }
         Command::Serve => {
