@@ -3,14 +3,14 @@
 //! The load test scrapes the service before and after the load; the difference of the
 //! queue-lag histogram and of the message-outcome counters is what the service saw during
 //! the run. Metric names come from `slipway_contracts::metrics`, the one list that the
-//! service, the TUI and the load test share.
+//! service, the TUI and the load test share; the text is read by
+//! `slipway_contracts::metrics::exposition`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use prometheus_parse::{Scrape, Value};
 use serde::{Deserialize, Serialize};
-use slipway_contracts::metrics;
+use slipway_contracts::metrics::{self, exposition};
 
 /// A Prometheus histogram: cumulative bucket counts by upper bound, count and sum.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -65,26 +65,30 @@ impl Snapshot {
     /// Parses Prometheus text exposition; label sets of one metric are added together
     /// (several workers, several routes).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let lines = text.lines().map(|line| Ok(line.to_owned()));
-        let scrape = Scrape::parse(lines).map_err(|e| e.to_string())?;
         let mut snapshot = Snapshot::default();
         let mut lag_buckets: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-        for sample in &scrape.samples {
-            if sample.metric == metrics::WORKER_QUEUE_LAG_SECONDS {
-                if let Value::Histogram(buckets) = &sample.value {
-                    for bucket in buckets {
-                        let key = bucket.less_than.to_bits();
-                        let entry = lag_buckets.entry(key).or_insert((bucket.less_than, 0.0));
-                        entry.1 += bucket.count;
-                    }
+        let lag = metrics::WORKER_QUEUE_LAG_SECONDS;
+        let (bucket, count, sum) = (
+            format!("{lag}_bucket"),
+            format!("{lag}_count"),
+            format!("{lag}_sum"),
+        );
+        for sample in exposition::parse(text)? {
+            let name = sample.name.as_str();
+            if name == bucket {
+                let le = sample
+                    .label("le")
+                    .and_then(|le| le.replace("Inf", "inf").parse::<f64>().ok());
+                if let Some(le) = le {
+                    lag_buckets.entry(le.to_bits()).or_insert((le, 0.0)).1 += sample.value;
                 }
-            } else if sample.metric == format!("{}_count", metrics::WORKER_QUEUE_LAG_SECONDS) {
-                snapshot.queue_lag.count += counter(&sample.value);
-            } else if sample.metric == format!("{}_sum", metrics::WORKER_QUEUE_LAG_SECONDS) {
-                snapshot.queue_lag.sum += raw(&sample.value);
-            } else if sample.metric == metrics::WORKER_MESSAGES_TOTAL {
-                let outcome = sample.labels.get("outcome").unwrap_or("unknown").to_owned();
-                *snapshot.outcomes.entry(outcome).or_default() += counter(&sample.value);
+            } else if name == count {
+                snapshot.queue_lag.count += sample.value.max(0.0) as u64;
+            } else if name == sum {
+                snapshot.queue_lag.sum += sample.value;
+            } else if name == metrics::WORKER_MESSAGES_TOTAL {
+                let outcome = sample.label("outcome").unwrap_or("unknown").to_owned();
+                *snapshot.outcomes.entry(outcome).or_default() += sample.value.max(0.0) as u64;
             }
         }
         let mut bounds: Vec<(f64, f64)> = lag_buckets.into_values().collect();
@@ -165,43 +169,13 @@ impl Histogram {
     /// PromQL's `histogram_quantile` does. `None` without observations. A rank in the
     /// infinite bucket answers the highest finite bound.
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        let total = self.buckets.last().map(|(_, count)| *count)?;
-        if total == 0 {
-            return None;
-        }
-        let rank = q.clamp(0.0, 1.0) * total as f64;
-        let mut lower_bound = 0.0;
-        let mut lower_count = 0u64;
-        for &(le, count) in &self.buckets {
-            if count as f64 >= rank {
-                let Some(upper) = le else {
-                    return Some(lower_bound);
-                };
-                let in_bucket = (count - lower_count) as f64;
-                if in_bucket <= 0.0 {
-                    return Some(upper);
-                }
-                let fraction = (rank - lower_count as f64) / in_bucket;
-                return Some(lower_bound + (upper - lower_bound) * fraction);
-            }
-            if let Some(upper) = le {
-                lower_bound = upper;
-            }
-            lower_count = count;
-        }
-        Some(lower_bound)
+        let buckets: Vec<(f64, f64)> = self
+            .buckets
+            .iter()
+            .map(|&(le, count)| (le.unwrap_or(f64::INFINITY), count as f64))
+            .collect();
+        metrics::histogram::quantile(&buckets, q)
     }
-}
-
-fn raw(value: &Value) -> f64 {
-    match value {
-        Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
-        _ => 0.0,
-    }
-}
-
-fn counter(value: &Value) -> u64 {
-    raw(value).max(0.0) as u64
 }
 
 #[cfg(test)]
@@ -296,8 +270,7 @@ http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 4
 
     #[test]
     fn garbage_is_an_error_or_empty_never_a_panic() {
-        let parsed = Snapshot::parse("this is not prometheus\n{{{\n").unwrap_or_default();
-        assert_eq!(parsed.queue_lag.count, 0);
+        assert!(Snapshot::parse("this is not prometheus\n{{{\n").is_err());
         assert!(Snapshot::parse("").unwrap().outcomes.is_empty());
     }
 }

@@ -5,8 +5,20 @@
 //! `/metrics`, the SQS API and the emulator's developer endpoints, and finds a local stack
 //! through `.devstack/state.json`.
 //!
-//! Layout (state apart from drawing, in the manner of tokio-console):
-//! - [`cli`]: the command line.
-//! - `state`, `collect`, `view`, `input` land with the tui issue.
+//! Layout (Elm style: state apart from drawing, collection apart from both):
+//! - [`cli`] and [`targets`]: the command line and what to watch.
+//! - [`collector`]: a background task that scrapes, queries SQS and carries out actions;
+//!   it sends [`model::Update`]s, so drawing never waits on the network.
+//! - [`metrics`]: Prometheus text into snapshots, and rates and percentiles between two.
+//! - [`app`]: the state, and how updates and keys change it (tested without a terminal).
+//! - [`ui`]: drawing, a pure function of the state (snapshot-tested with `TestBackend`).
+//! - [`run`]: the terminal and the event loop.
 
+pub mod app;
 pub mod cli;
+pub mod collector;
+pub mod metrics;
+pub mod model;
+pub mod run;
+pub mod targets;
+pub mod ui;

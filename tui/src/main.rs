@@ -1,12 +1,12 @@
-//! The `tui` binary: parses the command line and runs the dashboard.
+//! The `tui` binary: resolves the targets and runs the dashboard.
 
 use clap::Parser;
 use tui::cli::Cli;
+use tui::targets::Targets;
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    anyhow::bail!(
-        "the dashboard lands with the tui issue (it reads the service's metrics); refresh would be {:?}",
-        cli.refresh()
-    )
+    let targets = Targets::resolve(&cli)?;
+    tui::run::run(targets, cli.refresh()).await
 }

@@ -1,0 +1,131 @@
+//! The data the collector hands the dashboard, one [`Update`] per refresh, and the actions
+//! the dashboard asks of it. Plain values: no I/O, no clients, so views and tests build
+//! them freely.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::metrics::Snapshot;
+
+/// The attribute the service sets on a dead letter to say why.
+pub const REASON_ATTRIBUTE: &str = "slipway.dead_letter.reason";
+
+/// A service target and whether its last scrape worked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetStatus {
+    /// Its metrics URL.
+    pub url: String,
+    /// Whether the last scrape succeeded.
+    pub up: bool,
+    /// The last error, kept while it is down.
+    pub last_error: Option<String>,
+}
+
+/// One queue's depths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueRow {
+    /// Its name.
+    pub name: String,
+    /// Whether this is the dead-letter queue.
+    pub is_dlq: bool,
+    /// Ready to receive.
+    pub visible: u64,
+    /// Received and not yet deleted.
+    pub in_flight: u64,
+    /// Waiting for their delay.
+    pub delayed: u64,
+    /// Age of the oldest message, when the endpoint tells (the emulator does; SQS does not).
+    pub oldest_age: Option<Duration>,
+    /// Why the depths could not be read, if they could not.
+    pub error: Option<String>,
+}
+
+impl QueueRow {
+    /// Messages in the queue, whatever their state.
+    pub fn total(&self) -> u64 {
+        self.visible + self.in_flight + self.delayed
+    }
+}
+
+/// A message in the dead-letter queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// Its SQS message id.
+    pub message_id: String,
+    /// Its body.
+    pub body: String,
+    /// When it was first sent, in ms since the epoch.
+    pub sent_at_ms: Option<u64>,
+    /// Deliveries so far.
+    pub receive_count: u32,
+    /// Its message attributes (string values), the service's failure reason among them.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl DeadLetter {
+    /// Why the service dead-lettered it, when it said.
+    pub fn reason(&self) -> Option<&str> {
+        self.attributes.get(REASON_ATTRIBUTE).map(String::as_str)
+    }
+}
+
+/// How dead letters were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeadLetterSource {
+    /// Not read (the DLQ view is closed, or there is no DLQ).
+    #[default]
+    NotRead,
+    /// The emulator's peek endpoint: nothing changed.
+    Peek,
+    /// ReceiveMessage with a short visibility timeout: receive counts go up and the messages
+    /// are briefly invisible.
+    Receive,
+}
+
+/// One refresh's worth of data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Update {
+    /// Seconds since the collector started, when the data was read.
+    pub at_secs: f64,
+    /// Each service target.
+    pub targets: Vec<TargetStatus>,
+    /// The targets' metrics added together; `None` when none answered.
+    pub snapshot: Option<Snapshot>,
+    /// The work queue and the DLQ.
+    pub queues: Vec<QueueRow>,
+    /// The DLQ's messages, when read.
+    pub dead_letters: Vec<DeadLetter>,
+    /// How they were read.
+    pub dead_letter_source: DeadLetterSource,
+}
+
+/// Something the user asked to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Move one dead letter back to the work queue.
+    Redrive(String),
+    /// Move every dead letter back (StartMessageMoveTask).
+    RedriveAll,
+    /// Delete one dead letter.
+    Delete(String),
+    /// Delete every dead letter (PurgeQueue).
+    Purge,
+}
+
+/// What the collector reports back about an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionOutcome {
+    /// What happened, for the status line.
+    pub message: String,
+    /// Whether it worked.
+    pub ok: bool,
+}
+
+/// How the dashboard steers the collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Control {
+    /// Time between two collections.
+    pub refresh: Duration,
+    /// Whether to read the DLQ's messages (only while the DLQ view is open).
+    pub read_dead_letters: bool,
+}
