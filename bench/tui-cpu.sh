@@ -40,7 +40,10 @@ tmux -L "$SOCKET" new-session -d -s tui -x 120 -y 40 \
   "$BIN/tui" --metrics-url "http://127.0.0.1:$PORT/metrics" --sqs-endpoint "$AWS_ENDPOINT_URL" \
   --queue-url "$SQS_QUEUE_URL" --dlq-url "$SQS_DLQ_URL" --refresh-ms 1000
 sleep 5
-TUI_PID=$(pgrep -f "$BIN/tui --metrics-url" | head -1)
+TUI_PID=$(tmux -L "$SOCKET" display -p -t tui '#{pane_pid}')
+# tmux may start the command under `sh -c`: take the shell's child then.
+[ "$(cat "/proc/$TUI_PID/comm")" = tui ] || TUI_PID=$(pgrep -P "$TUI_PID" -x tui)
+[ "$(cat "/proc/$TUI_PID/comm")" = tui ] || { echo "tui process not found" >&2; exit 1; }
 ticks() { awk '{print $14 + $15}' "/proc/$TUI_PID/stat"; }
 hz=$(getconf CLK_TCK)
 before=$(ticks); start=$(date +%s.%N)

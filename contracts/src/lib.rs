@@ -6,7 +6,8 @@
 //! - [`state`]: the schema of `.devstack/state.json` and `.devstack/env`, written by `devstack`
 //!   and read by `tui` and `loadtest` to find a running stack.
 //! - [`metrics`]: the names and labels of the service's Prometheus metrics, exported by
-//!   `service` and scraped by `tui` and `loadtest`.
+//!   `service` and scraped by `tui` and `loadtest`, and how both read them (the text format,
+//!   histogram quantiles).
 //! - [`redact`]: how a URL with a password is shown wherever it leaves a process (logs,
 //!   `devstack status`).
 //!
