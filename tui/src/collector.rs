@@ -449,11 +449,21 @@ async fn release(client: &Client, queue: &str, receipts: &[String]) {
 }
 
 async fn fetch_text(http: &reqwest::Client, url: &str) -> Result<String, String> {
-    let response = http.get(url).send().await.map_err(|e| short_error(&e))?;
+    let response = http.get(url).send().await.map_err(|e| root_cause(&e))?;
     if !response.status().is_success() {
         return Err(format!("status {}", response.status()));
     }
     response.text().await.map_err(|e| short_error(&e))
+}
+
+/// The innermost cause of an error ("Connection refused (os error 111)"), which says more
+/// on one screen line than reqwest's outer "error sending request for url (…)".
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    short_error(&cause)
 }
 
 /// The first line of an error, for one screen line.
