@@ -1,14 +1,16 @@
 //! # sqs-emulator — Amazon SQS, locally, in milliseconds
 //!
 //! The emulator embedded by `devstack up` and served alone by `devstack sqs`: an
-//! ElasticMQ-compatible peer that current AWS SDKs talk to over the AWS JSON 1.0 protocol.
+//! ElasticMQ-compatible peer that AWS SDKs talk to over the AWS JSON 1.0 protocol (current
+//! SDKs) or the Query protocol (older ones).
 //!
 //! Three rooms, one direction: transport → protocol adapter → core.
 //!
 //! - [`core`]: queues, messages, visibility, delay, retention, FIFO, dead letters and move
 //!   tasks. Knows nothing of HTTP; reads time through a [`core::Clock`] tests control.
 //! - [`protocol`]: the AWS JSON 1.0 adapter — wire shapes, one module per action family, and
-//!   the mapping of core errors to AWS error codes.
+//!   the mapping of core errors to AWS error codes — and the Query adapter, which translates
+//!   to and from it.
 //! - [`server`]: axum on tokio; [`server::Emulator`] binds and runs until a shutdown signal.
 //! - [`dev_api`]: developer endpoints outside the AWS API (queue stats, side-effect-free peek).
 //!

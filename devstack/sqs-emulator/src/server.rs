@@ -1,6 +1,7 @@
-//! The transport: axum on tokio. Routes every `POST` to the protocol adapter chosen by the
-//! request (JSON when `X-Amz-Target` is present), builds queue URLs from the `Host` header,
-//! and shuts down gracefully.
+//! The transport: axum on tokio. Routes every request to the protocol adapter it speaks: JSON
+//! when `X-Amz-Target` is present, Query when its form parameters (a POST body, or a GET
+//! query string) hold an `Action`. Builds queue URLs from the `Host` header and shuts down
+//! gracefully.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
@@ -18,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::core::{Clock, ErrorKind, Sqs, SqsError, SqsSettings, SystemClock};
 use crate::protocol::context::RequestContext;
-use crate::protocol::{WireResponse, json};
+use crate::protocol::{WireResponse, json, query};
 
 /// Largest request body accepted: a 1 MiB message, or a batch of them, with JSON overhead.
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
@@ -32,28 +33,67 @@ pub fn router(sqs: Arc<Sqs>) -> Router {
             "/_slipway/queues/{name}/messages",
             get(crate::dev_api::messages),
         )
-        .route("/", post(handle))
-        .route("/{*path}", post(handle))
+        .route("/", post(handle).get(handle_get))
+        .route("/{*path}", post(handle).get(handle_get))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(sqs)
 }
 
-async fn handle(State(sqs): State<Arc<Sqs>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(sqs): State<Arc<Sqs>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let context = context_of(&headers);
+    let target = headers.get("x-amz-target").and_then(|h| h.to_str().ok());
+    if target.is_some() {
+        return into_response(json::handle(&sqs, &context, target, &body).await);
+    }
+    // Query parameters may come in the body, the query string, or both.
+    let mut params = match query::parse_params(&body) {
+        Ok(params) => params,
+        Err(error) => return into_response(query::error_response(&error, "")),
+    };
+    if let Some(query_string) = uri.query()
+        && let Ok(more) = query::parse_params(query_string.as_bytes())
+    {
+        params.extend(more);
+    }
+    into_response(serve_query(&sqs, &context, uri.path(), params).await)
+}
+
+async fn handle_get(State(sqs): State<Arc<Sqs>>, uri: Uri, headers: HeaderMap) -> Response {
+    let context = context_of(&headers);
+    let params = match query::parse_params(uri.query().unwrap_or_default().as_bytes()) {
+        Ok(params) => params,
+        Err(error) => return into_response(query::error_response(&error, "")),
+    };
+    into_response(serve_query(&sqs, &context, uri.path(), params).await)
+}
+
+async fn serve_query(
+    sqs: &Arc<Sqs>,
+    context: &RequestContext,
+    path: &str,
+    params: Vec<(String, String)>,
+) -> WireResponse {
+    if query::is_query(&params) {
+        query::handle(sqs, context, path, params).await
+    } else {
+        json::error_response(&SqsError::new(
+            ErrorKind::InvalidAction,
+            "No action given: send X-Amz-Target: AmazonSQS.<Action> (JSON protocol) or an Action parameter (Query protocol).",
+        ))
+    }
+}
+
+fn context_of(headers: &HeaderMap) -> RequestContext {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let context = RequestContext::from_host(host);
-    let target = headers.get("x-amz-target").and_then(|h| h.to_str().ok());
-    let wire = if target.is_some() {
-        json::handle(&sqs, &context, target, &body).await
-    } else {
-        json::error_response(&SqsError::new(
-            ErrorKind::InvalidAction,
-            "Only the AWS JSON 1.0 protocol (X-Amz-Target: AmazonSQS.<Action>) is served; the Query protocol is not supported yet.",
-        ))
-    };
-    into_response(wire)
+    RequestContext::from_host(host)
 }
 
 fn into_response(wire: WireResponse) -> Response {

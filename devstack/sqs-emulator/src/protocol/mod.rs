@@ -5,12 +5,14 @@
 //! - [`context`]: what a request tells about where it came from (the Host header for queue
 //!   URLs) and how queue URLs map to queues.
 //! - [`json`]: the AWS JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Action>`).
+//! - [`query`]: the Query protocol (form `Action=…`, XML), translated to and from [`json`].
 //!
 //! Adapters know nothing of axum: they take bytes and return a [`WireResponse`].
 
 pub mod context;
 pub mod errors;
 pub mod json;
+pub mod query;
 
 /// A response ready for the transport.
 #[derive(Debug, Clone, PartialEq, Eq)]

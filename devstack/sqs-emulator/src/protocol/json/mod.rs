@@ -97,6 +97,12 @@ async fn dispatch(call: &Call<'_>, target: Option<&str>, body: &[u8]) -> Result<
                 "Missing or unknown X-Amz-Target; expected AmazonSQS.<Action>.",
             )
         })?;
+    run_action(call, action, body).await
+}
+
+/// Runs `action` on a JSON request body; the JSON response body. The Query protocol adapter
+/// calls this too, with the form parameters translated to JSON.
+pub(crate) async fn run_action(call: &Call<'_>, action: &str, body: &[u8]) -> Result<Vec<u8>> {
     macro_rules! sync_action {
         ($handler:path) => {
             render(&$handler(call, parse(body)?)?)
