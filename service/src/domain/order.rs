@@ -256,6 +256,16 @@ impl NewOrder {
     }
 }
 
+/// An integer as JSON Schema counts them: `2` or `2.0` (a number without a fraction).
+fn json_integer(value: &serde_json::Value) -> Option<i64> {
+    value.as_i64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= 9.0e15)
+            .map(|f| f as i64)
+    })
+}
+
 fn parse_line(
     index: usize,
     line: &serde_json::Value,
@@ -283,7 +293,7 @@ fn parse_line(
             None
         }
     };
-    let quantity = match object.get("quantity").and_then(serde_json::Value::as_i64) {
+    let quantity = match object.get("quantity").and_then(json_integer) {
         Some(q) if (1..=i64::from(MAX_QUANTITY)).contains(&q) => u32::try_from(q).ok(),
         Some(_) => {
             errors.push(
@@ -300,10 +310,7 @@ fn parse_line(
             None
         }
     };
-    let unit_price_cents = match object
-        .get("unit_price_cents")
-        .and_then(serde_json::Value::as_i64)
-    {
+    let unit_price_cents = match object.get("unit_price_cents").and_then(json_integer) {
         Some(p) if (0..=MAX_UNIT_PRICE_CENTS).contains(&p) => Some(p),
         Some(_) => {
             errors.push(
@@ -352,6 +359,15 @@ mod tests {
         let order = NewOrder::parse(&json!({"customer_id": "c-42", "items": [{"sku": "A-1", "quantity": 2, "unit_price_cents": 1250}, {"sku": "B", "quantity": 1, "unit_price_cents": 99}]})).unwrap();
         assert_eq!(order.total_cents(), 2599);
         assert_eq!(order.customer_id.as_str(), "c-42");
+    }
+
+    #[test]
+    fn integers_may_be_written_as_whole_floats_as_json_schema_allows() {
+        let order = NewOrder::parse(&json!({"customer_id": "c", "items": [{"sku": "A", "quantity": 2.0, "unit_price_cents": 1250.0}]})).unwrap();
+        assert_eq!(order.total_cents(), 2500);
+        let errors = NewOrder::parse(&json!({"customer_id": "c", "items": [{"sku": "A", "quantity": 1.5, "unit_price_cents": 1e300}]})).unwrap_err();
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["items[0].quantity", "items[0].unit_price_cents"]);
     }
 
     #[test]

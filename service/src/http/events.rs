@@ -15,18 +15,46 @@ use super::error::ApiError;
 use super::orders::parse_id;
 use crate::domain::order::{OrderId, OrderStatus};
 
+/// The data of a `status` event.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StatusEvent {
+    /// The order's id.
+    #[schema(value_type = String, format = Uuid)]
+    pub id: OrderId,
+    /// `pending`, `processing`, `completed` or `failed`.
+    #[schema(example = "completed")]
+    pub status: &'static str,
+}
+
+/// One server-sent event as it travels: `event: status` and, as `data`, a [`StatusEvent`] in
+/// JSON. The OpenAPI document describes the stream's items with this.
+#[derive(Debug, utoipa::ToSchema)]
+pub struct StatusEventFrame {
+    /// Always `status`.
+    #[schema(example = "status", pattern = "^status$")]
+    pub event: &'static str,
+    /// A `StatusEvent` as JSON, e.g. `{"id":"…","status":"completed"}`.
+    pub data: String,
+}
+
 fn status_event(id: OrderId, status: OrderStatus) -> Event {
-    Event::default()
-        .event("status")
-        .data(serde_json::json!({"id": id, "status": status.as_str()}).to_string())
+    let data = StatusEvent {
+        id,
+        status: status.as_str(),
+    };
+    let frame = StatusEventFrame {
+        event: "status",
+        data: serde_json::to_string(&data).unwrap_or_default(),
+    };
+    Event::default().event(frame.event).data(frame.data)
 }
 
 /// Streams status changes.
 #[utoipa::path(
     get, path = "/v1/orders/{id}/events", tag = "orders",
-    params(("id" = String, Path, description = "The order's UUID")),
+    params(("id" = uuid::Uuid, Path, description = "The order's UUID")),
     responses(
-        (status = 200, description = "`text/event-stream` of `status` events: {\"id\", \"status\"}", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream` of `status` events, each carrying a `StatusEvent` as its data", content_type = "text/event-stream", body = StatusEventFrame),
         (status = 400, description = "Not a UUID", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown order", body = super::error::Problem, content_type = "application/problem+json"),
     )

@@ -23,6 +23,8 @@ use utoipa::OpenApi;
         super::orders::LineItemBody,
         super::orders::CreateOrderRequest,
         super::orders::OrderList,
+        super::events::StatusEvent,
+        super::events::StatusEventFrame,
         super::error::Problem,
         crate::domain::order::FieldError,
         super::health::HealthReport,

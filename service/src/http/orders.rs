@@ -48,11 +48,12 @@ pub struct OrderResponse {
     pub updated_at: DateTime<Utc>,
 }
 
-/// One line of an order.
+/// One line of an order. Unknown fields are refused (422).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LineItemBody {
-    /// Stock keeping unit, 1–32 printable ASCII characters.
-    #[schema(example = "A-1")]
+    /// Stock keeping unit, 1–32 printable ASCII characters (no spaces).
+    #[schema(example = "A-1", min_length = 1, max_length = 32, pattern = "^[!-~]+$")]
     pub sku: String,
     /// 1–10,000.
     #[schema(example = 2, minimum = 1, maximum = 10000)]
@@ -62,8 +63,9 @@ pub struct LineItemBody {
     pub unit_price_cents: i64,
 }
 
-/// The body of `POST /v1/orders`.
+/// The body of `POST /v1/orders`. Unknown fields are refused (422).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateOrderRequest {
     /// 1–64 letters, digits, `-` or `_`.
     #[schema(
@@ -118,7 +120,7 @@ impl From<LineItem> for LineItemBody {
 #[utoipa::path(
     post, path = "/v1/orders", tag = "orders",
     request_body(content = CreateOrderRequest, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 printable ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1-255 printable ASCII characters (no spaces)", min_length = 1, max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 202, description = "Accepted; processing follows", body = OrderResponse,
          headers(("Location" = String, description = "/v1/orders/{id}"))),
@@ -161,7 +163,7 @@ pub fn parse_id(raw: &str) -> Result<OrderId, ApiError> {
 /// Read an order (through the Redis cache; `X-Cache: hit|miss`).
 #[utoipa::path(
     get, path = "/v1/orders/{id}", tag = "orders",
-    params(("id" = String, Path, description = "The order's UUID")),
+    params(("id" = uuid::Uuid, Path, description = "The order's UUID")),
     responses(
         (status = 200, description = "The order", body = OrderResponse, headers(("X-Cache" = String, description = "hit or miss"))),
         (status = 400, description = "Not a UUID", body = super::error::Problem, content_type = "application/problem+json"),
@@ -191,9 +193,9 @@ pub async fn get(
 #[utoipa::path(
     get, path = "/v1/orders", tag = "orders",
     params(
-        ("customer_id" = String, Query, description = "Whose orders"),
-        ("limit" = Option<u32>, Query, description = "1-100, default 20"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("customer_id" = String, Query, description = "Whose orders", min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$"),
+        ("limit" = Option<u32>, Query, description = "1-100, default 20", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (opaque; anything else is a 422)", pattern = "^[A-Za-z0-9_-]+$"),
     ),
     responses(
         (status = 200, description = "A page of orders", body = OrderList),
