@@ -9,7 +9,6 @@
 use std::path::Path;
 use std::process::Output;
 
-use clap::Parser;
 use devstack::testing::{TestDatabase, TestQueues, TestStack};
 use loadtest::summary::Summary;
 use service::app::Application;
@@ -35,31 +34,15 @@ async fn start_service() -> Service {
     let database = stack.fresh_database().await.unwrap();
     let queues = stack.fresh_queues().await.unwrap();
     let env = stack.env_for(&database, &queues);
-    let mut args: Vec<String> = vec!["service".into()];
-    for (flag, key) in [
-        ("--database-url", "DATABASE_URL"),
-        ("--redis-url", "REDIS_URL"),
-        ("--sqs-queue-url", "SQS_QUEUE_URL"),
-        ("--aws-endpoint-url", "AWS_ENDPOINT_URL"),
-        ("--aws-region", "AWS_REGION"),
-        ("--aws-access-key-id", "AWS_ACCESS_KEY_ID"),
-        ("--aws-secret-access-key", "AWS_SECRET_ACCESS_KEY"),
-    ] {
-        args.push(flag.into());
-        args.push(env[key].clone());
-    }
-    args.extend(
-        [
-            "--http-addr",
-            "127.0.0.1:0",
-            "--sqs-wait-time-seconds",
-            "1",
-            "--log-format",
-            "json",
-        ]
-        .map(String::from),
-    );
-    let cli = Cli::try_parse_from(args).unwrap();
+    let args = [
+        "--http-addr",
+        "127.0.0.1:0",
+        "--sqs-wait-time-seconds",
+        "1",
+        "--log-format",
+        "json",
+    ];
+    let cli = Cli::try_parse_with_env(&env, &args).unwrap();
     let app = Application::build(&cli.settings).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -2,10 +2,11 @@
 //! flag, parsed by clap and checked at start. Secrets (URLs with passwords, AWS keys) are
 //! never printed: `--help` hides their values and [`Settings::redacted`] masks them for logs.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// The command line of the `service` binary.
 #[derive(Debug, Parser)]
@@ -158,6 +159,29 @@ pub struct ConfigError {
 }
 
 impl Cli {
+    /// Parses `args` (after the program name) with `env` standing in for the process's
+    /// environment: every setting whose variable `env` holds is passed as its flag. For tests
+    /// and tools that run the service in-process next to others, without touching the
+    /// process's environment.
+    pub fn try_parse_with_env(
+        env: &BTreeMap<String, String>,
+        args: &[&str],
+    ) -> Result<Self, clap::Error> {
+        let mut argv = vec!["service".to_owned()];
+        for arg in <Self as CommandFactory>::command().get_arguments() {
+            let (Some(var), Some(long)) = (arg.get_env(), arg.get_long()) else {
+                continue;
+            };
+            if let Some(value) = var.to_str().and_then(|name| env.get(name))
+                && arg.get_action().takes_values()
+            {
+                argv.push(format!("--{long}={value}"));
+            }
+        }
+        argv.extend(args.iter().map(|arg| (*arg).to_owned()));
+        Self::try_parse_from(argv)
+    }
+
     /// The subcommand to run, `serve` by default.
     pub fn command(&self) -> Command {
         self.command.clone().unwrap_or(Command::Serve)
@@ -343,5 +367,23 @@ mod tests {
             !text.contains("hunter2") && !text.contains(":pw@"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_environment_map_stands_in_for_the_process_environment() {
+        let env = BTreeMap::from([
+            ("DATABASE_URL".to_owned(), "postgres://u@h/db".to_owned()),
+            ("WORKER_CONCURRENCY".to_owned(), "3".to_owned()),
+            ("NOT_A_SETTING".to_owned(), "x".to_owned()),
+        ]);
+        let cli =
+            Cli::try_parse_with_env(&env, &["migrate", "--http-addr", "127.0.0.1:0"]).unwrap();
+        assert_eq!(cli.command(), Command::Migrate);
+        assert_eq!(
+            cli.settings.database_url.as_deref(),
+            Some("postgres://u@h/db")
+        );
+        assert_eq!(cli.settings.worker_concurrency, 3);
+        assert_eq!(cli.settings.http_addr.to_string(), "127.0.0.1:0");
     }
 }

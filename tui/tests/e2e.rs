@@ -13,7 +13,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use clap::Parser;
 use devstack::testing::TestStack;
 use service::app::Application;
 
@@ -147,22 +146,11 @@ async fn the_dashboard_moves_under_load_and_redrives_a_dead_letter() {
     let stack = TestStack::shared(&service::MIGRATOR);
     let database = stack.fresh_database().await.unwrap();
     let queues = stack.fresh_queues().await.unwrap();
-    let env = stack.env_for(&database, &queues);
-    let mut args: Vec<String> = vec!["service".into()];
-    for (flag, key) in [
-        ("--database-url", "DATABASE_URL"),
-        ("--redis-url", "REDIS_URL"),
-        ("--sqs-queue-url", "SQS_QUEUE_URL"),
-        ("--aws-endpoint-url", "AWS_ENDPOINT_URL"),
-        ("--aws-region", "AWS_REGION"),
-        ("--aws-access-key-id", "AWS_ACCESS_KEY_ID"),
-        ("--aws-secret-access-key", "AWS_SECRET_ACCESS_KEY"),
-    ] {
-        args.push(flag.into());
-        args.push(env[key].clone());
-    }
-    args.extend(["--http-addr", "127.0.0.1:0", "--sqs-wait-time-seconds", "1"].map(String::from));
-    let cli = service::config::Cli::try_parse_from(args).unwrap();
+    let cli = service::config::Cli::try_parse_with_env(
+        &stack.env_for(&database, &queues),
+        &["--http-addr", "127.0.0.1:0", "--sqs-wait-time-seconds", "1"],
+    )
+    .unwrap();
     let app = Application::build(&cli.settings).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

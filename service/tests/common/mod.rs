@@ -7,7 +7,6 @@
 
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use devstack::testing::{TestDatabase, TestQueues, TestStack};
 use service::app::Application;
 use service::config::Cli;
@@ -29,40 +28,18 @@ pub fn stack() -> &'static TestStack {
     TestStack::shared(&service::MIGRATOR)
 }
 
-/// Settings for `database` and `queues`, plus `extra` flags.
-pub fn args(
-    stack: &TestStack,
-    database: &TestDatabase,
-    queues: &TestQueues,
-    extra: &[&str],
-) -> Vec<String> {
-    let env = stack.env_for(database, queues);
-    let mut args: Vec<String> = vec!["service".into()];
-    for (flag, key) in [
-        ("--database-url", "DATABASE_URL"),
-        ("--redis-url", "REDIS_URL"),
-        ("--sqs-queue-url", "SQS_QUEUE_URL"),
-        ("--aws-endpoint-url", "AWS_ENDPOINT_URL"),
-        ("--aws-region", "AWS_REGION"),
-        ("--aws-access-key-id", "AWS_ACCESS_KEY_ID"),
-        ("--aws-secret-access-key", "AWS_SECRET_ACCESS_KEY"),
-    ] {
-        args.push(flag.into());
-        args.push(env[key].clone());
-    }
-    args.extend(
-        [
-            "--http-addr",
-            "127.0.0.1:0",
-            "--sqs-wait-time-seconds",
-            "1",
-            "--log-format",
-            "pretty",
-        ]
-        .map(String::from),
-    );
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
+/// The service's settings for `database` and `queues`, plus `extra` flags.
+pub fn cli(stack: &TestStack, database: &TestDatabase, queues: &TestQueues, extra: &[&str]) -> Cli {
+    let mut args = vec![
+        "--http-addr",
+        "127.0.0.1:0",
+        "--sqs-wait-time-seconds",
+        "1",
+        "--log-format",
+        "pretty",
+    ];
+    args.extend_from_slice(extra);
+    Cli::try_parse_with_env(&stack.env_for(database, queues), &args).unwrap()
 }
 
 pub async fn spawn_app(extra: &[&str]) -> TestApp {
@@ -78,7 +55,7 @@ pub async fn spawn_app_with(
     queues: TestQueues,
     extra: &[&str],
 ) -> TestApp {
-    let cli = Cli::try_parse_from(args(stack, &database, &queues, extra)).unwrap();
+    let cli = cli(stack, &database, &queues, extra);
     let app = Application::build(&cli.settings).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
