@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use sqs_emulator::persist::FsyncPolicy;
 
 /// The command line of the `devstack` binary.
 #[derive(Debug, Parser)]
@@ -108,9 +109,19 @@ pub struct SqsArgs {
     /// Account id used in queue URLs and ARNs.
     #[arg(long, default_value = "000000000000")]
     pub account_id: String,
-    /// Directory for persistent state (in memory when omitted).
+    /// Keep queues and messages in this directory, restored at the next start (in memory
+    /// when omitted).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// With --data-dir: when to sync the journal to disk — `always` (a request answers once
+    /// its change is on disk) or an interval such as `100ms` (a power cut may lose that
+    /// window; a killed emulator loses nothing either way).
+    #[arg(long, default_value = "100ms", requires = "data_dir")]
+    pub fsync: FsyncPolicy,
+    /// Do not create the queues `devstack.toml` declares (by default `orders` and
+    /// `orders-dlq`).
+    #[arg(long)]
+    pub no_declared_queues: bool,
 }
 
 impl Cli {

@@ -26,6 +26,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Env => commands::env::run(&paths),
         Command::Down => commands::down::run(&paths).await,
         Command::Reset { yes } => commands::reset::run(&paths, yes),
-        Command::Sqs(args) => devstack::sqs::run(args).await,
+        Command::Sqs(args) => devstack::sqs::run(&paths, args).await,
     }
 }

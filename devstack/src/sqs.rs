@@ -1,38 +1,76 @@
 //! `devstack sqs`: the SQS emulator served alone, like `elasticmq-native`, until Ctrl-C or
-//! SIGTERM.
+//! SIGTERM: with the queues `devstack.toml` declares, in memory or in a data directory.
 
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use sqs_emulator::core::SqsSettings;
+use sqs_emulator::persist::PersistOptions;
 use sqs_emulator::server::Emulator;
 
 use crate::cli::SqsArgs;
+use crate::config::DevstackConfig;
+use crate::launch::sqs::create_queues;
+use crate::paths::Paths;
 use crate::signals::shutdown_signal;
 
 /// Runs the emulator until Ctrl-C or SIGTERM.
-pub async fn run(args: SqsArgs) -> anyhow::Result<()> {
-    if args.data_dir.is_some() {
-        anyhow::bail!(
-            "--data-dir: persistence is not built yet; the emulator keeps queues in memory"
-        );
-    }
+pub async fn run(paths: &Paths, args: SqsArgs) -> anyhow::Result<()> {
+    let declared = if args.no_declared_queues {
+        Vec::new()
+    } else {
+        DevstackConfig::load(&paths.config_file())?.queues
+    };
     let addr = SocketAddr::new(args.host, args.port);
     let settings = SqsSettings {
         region: args.region.clone(),
         account_id: args.account_id.clone(),
     };
-    let emulator = Emulator::builder()
-        .settings(settings)
+    let mut builder = Emulator::builder().settings(settings);
+    if let Some(dir) = &args.data_dir {
+        let mut options = PersistOptions::new(dir);
+        options.fsync = args.fsync;
+        builder = builder.persist(options);
+    }
+    let emulator = builder
         .bind(addr)
         .await
-        .with_context(|| {
-            format!(
+        .with_context(|| match &args.data_dir {
+            Some(dir) => format!(
+                "cannot start on {addr} with data in {} (another emulator there? try --port 0)",
+                dir.display()
+            ),
+            None => format!(
                 "cannot listen on {addr} (is another emulator or ElasticMQ running? try --port 0)"
-            )
+            ),
         })?;
     let endpoint = emulator.endpoint();
-    println!("SQS emulator listening on {endpoint} (AWS JSON 1.0 protocol)");
+    println!("SQS emulator listening on {endpoint} (AWS JSON 1.0 and Query protocols)");
+    if let (Some(dir), Some(recovery)) = (emulator.data_dir(), emulator.recovery()) {
+        println!(
+            "  data in {} (fsync {}): restored {} queues from {} records",
+            dir.display(),
+            args.fsync,
+            recovery.queues,
+            recovery.records
+        );
+        if recovery.truncated_bytes > 0 {
+            println!(
+                "  the journal ended in a torn record ({} bytes), cut off",
+                recovery.truncated_bytes
+            );
+        }
+    }
+    if !declared.is_empty() {
+        let urls = create_queues(&endpoint, &declared)
+            .await
+            .context("cannot create the declared queues (see devstack.toml)")?;
+        for queue in &declared {
+            if let Some(url) = urls.get(&queue.name) {
+                println!("  queue {url}");
+            }
+        }
+    }
     println!(
         "  export AWS_ENDPOINT_URL={endpoint} AWS_REGION={} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x",
         args.region

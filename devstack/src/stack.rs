@@ -160,7 +160,7 @@ impl Stack {
             progress,
             start_redis(options, &data_dir, &log_dir, redis_port),
         );
-        let sqs = timed("sqs", progress, start_sqs(options, sqs_port));
+        let sqs = timed("sqs", progress, start_sqs(options, &data_dir, sqs_port));
         let (postgres, redis, sqs) = tokio::join!(postgres, redis, sqs);
 
         let mut components = Vec::new();
@@ -470,6 +470,7 @@ async fn start_redis(
 
 async fn start_sqs(
     options: &StackOptions,
+    data_dir: &std::path::Path,
     port: u16,
 ) -> Result<(Running, &'static str), LaunchError> {
     if let Some(url) = &options.sqs_url {
@@ -478,7 +479,15 @@ async fn start_sqs(
     }
     match options.config.backends.sqs {
         BackendChoice::Embedded | BackendChoice::Auto => Ok((
-            Running::EmbeddedSqs(sqs::start_embedded(port).await?),
+            Running::EmbeddedSqs(
+                sqs::start_embedded(
+                    port,
+                    (!options.ephemeral)
+                        .then(|| data_dir.join("sqs"))
+                        .as_deref(),
+                )
+                .await?,
+            ),
             "embedded",
         )),
         BackendChoice::Docker => {

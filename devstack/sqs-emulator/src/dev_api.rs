@@ -156,7 +156,7 @@ pub async fn messages(
                         (k.clone(), value)
                     })
                     .collect(),
-                dead_letter_source_arn: m.dead_letter_source_arn.as_deref().map(str::to_string),
+                dead_letter_source_arn: m.dead_letter_source_arn().map(str::to_string),
                 message_group_id: m.group_id.as_deref().map(str::to_string),
             }
         })

@@ -12,6 +12,8 @@
 //!   the mapping of core errors to AWS error codes — and the Query adapter, which translates
 //!   to and from it.
 //! - [`server`]: axum on tokio; [`server::Emulator`] binds and runs until a shutdown signal.
+//! - [`persist`]: the optional data directory — a journal of the core's changes with snapshot
+//!   compaction, replayed at start, so queues and messages survive a restart or a crash.
 //! - [`dev_api`]: developer endpoints outside the AWS API (queue stats, side-effect-free peek).
 //!
 //! ```no_run
@@ -23,5 +25,6 @@
 
 pub mod core;
 pub mod dev_api;
+pub mod persist;
 pub mod protocol;
 pub mod server;

@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::core::{Clock, ErrorKind, Sqs, SqsError, SqsSettings, SystemClock};
+use crate::persist::{PersistOptions, Recovery, Store};
 use crate::protocol::context::RequestContext;
 use crate::protocol::{WireResponse, json, query};
 
@@ -48,7 +49,11 @@ async fn handle(
     let context = context_of(&headers);
     let target = headers.get("x-amz-target").and_then(|h| h.to_str().ok());
     if target.is_some() {
-        return into_response(json::handle(&sqs, &context, target, &body).await);
+        let response = json::handle(&sqs, &context, target, &body).await;
+        return match sqs.durable().await {
+            Ok(()) => into_response(response),
+            Err(error) => into_response(json::error_response(&error)),
+        };
     }
     // Query parameters may come in the body, the query string, or both.
     let mut params = match query::parse_params(&body) {
@@ -79,7 +84,11 @@ async fn serve_query(
     params: Vec<(String, String)>,
 ) -> WireResponse {
     if query::is_query(&params) {
-        query::handle(sqs, context, path, params).await
+        let response = query::handle(sqs, context, path, params).await;
+        match sqs.durable().await {
+            Ok(()) => response,
+            Err(error) => query::error_response(&error, ""),
+        }
     } else {
         json::error_response(&SqsError::new(
             ErrorKind::InvalidAction,
@@ -121,6 +130,7 @@ fn into_response(wire: WireResponse) -> Response {
 pub struct EmulatorBuilder {
     settings: SqsSettings,
     clock: Option<Arc<dyn Clock>>,
+    persist: Option<PersistOptions>,
 }
 
 impl EmulatorBuilder {
@@ -136,7 +146,15 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds `addr` (port 0 for any free port) and serves in a background task.
+    /// Keeps queues and messages in a data directory, restored at start (in memory only
+    /// without it).
+    pub fn persist(mut self, options: PersistOptions) -> Self {
+        self.persist = Some(options);
+        self
+    }
+
+    /// Binds `addr` (port 0 for any free port), restores persisted state, and serves in a
+    /// background task.
     pub async fn bind(self, addr: SocketAddr) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
@@ -144,6 +162,10 @@ impl EmulatorBuilder {
             self.settings,
             self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
         );
+        let persistence = match self.persist {
+            Some(options) => Some(open_store(&sqs, options).await?),
+            None => None,
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(sqs.clone());
         let task = tokio::spawn(async move {
@@ -158,8 +180,49 @@ impl EmulatorBuilder {
             local_addr,
             stop: Some(stop),
             task,
+            persistence,
         })
     }
+}
+
+/// A persistent emulator's store and the task that compacts it.
+struct Persistence {
+    store: Arc<Store>,
+    recovery: Recovery,
+    compactor: JoinHandle<()>,
+}
+
+async fn open_store(sqs: &Arc<Sqs>, options: PersistOptions) -> std::io::Result<Persistence> {
+    let opened = {
+        let sqs = sqs.clone();
+        tokio::task::spawn_blocking(move || Store::open(&sqs, &options)).await
+    };
+    let (store, recovery) = opened
+        .map_err(std::io::Error::other)?
+        .map_err(std::io::Error::other)?;
+    let compactor = tokio::spawn({
+        let (store, sqs) = (store.clone(), Arc::downgrade(sqs));
+        async move {
+            loop {
+                store.compaction_wanted().await;
+                let Some(sqs) = sqs.upgrade() else { return };
+                let store = store.clone();
+                let started = std::time::Instant::now();
+                match tokio::task::spawn_blocking(move || store.compact(&sqs)).await {
+                    Ok(Ok(())) => {
+                        tracing::info!(elapsed = ?started.elapsed(), "compacted the SQS journal")
+                    }
+                    Ok(Err(e)) => tracing::error!(error = %e, "cannot compact the SQS journal"),
+                    Err(e) => tracing::error!(error = %e, "journal compaction panicked"),
+                }
+            }
+        }
+    });
+    Ok(Persistence {
+        store,
+        recovery,
+        compactor,
+    })
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -168,6 +231,7 @@ pub struct Emulator {
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    persistence: Option<Persistence>,
 }
 
 impl Emulator {
@@ -191,15 +255,46 @@ impl Emulator {
         &self.sqs
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    /// What was restored from the data directory, when persistent.
+    pub fn recovery(&self) -> Option<&Recovery> {
+        self.persistence.as_ref().map(|p| &p.recovery)
+    }
+
+    /// The data directory, when persistent.
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.persistence.as_ref().map(|p| p.store.dir())
+    }
+
+    /// Compacts the journal now (persistent emulators; a no-op otherwise).
+    pub async fn compact(&self) -> std::io::Result<()> {
+        let Some(persistence) = &self.persistence else {
+            return Ok(());
+        };
+        let (store, sqs) = (persistence.store.clone(), self.sqs.clone());
+        tokio::task::spawn_blocking(move || store.compact(&sqs))
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, syncs the journal, and
+    /// waits.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        match (&mut self.task).await {
+        let served = match (&mut self.task).await {
             Ok(result) => result,
             Err(join) => Err(std::io::Error::other(join)),
+        };
+        if let Some(persistence) = self.persistence.take() {
+            persistence.compactor.abort();
+            let store = persistence.store;
+            tokio::task::spawn_blocking(move || store.close())
+                .await
+                .map_err(std::io::Error::other)?;
         }
+        served
     }
 
     /// Serves until `signal` completes, then shuts down gracefully.

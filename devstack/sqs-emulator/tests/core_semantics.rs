@@ -244,7 +244,7 @@ async fn a_message_received_past_max_receive_count_moves_to_the_dlq() {
         sqs_emulator::core::AttributeValue::string("v")
     );
     assert_eq!(
-        dead[0].message.dead_letter_source_arn.as_deref(),
+        dead[0].message.dead_letter_source_arn(),
         Some(q.arn.as_str())
     );
     assert_eq!(dead[0].message.receive_count, 1);
@@ -306,7 +306,7 @@ async fn fifo_keeps_group_order_and_blocks_a_group_with_a_message_in_flight() {
     assert_eq!(group_a, ["a1", "a3"], "all of {again:?}");
     let seqs: Vec<u128> = rest
         .iter()
-        .map(|d| d.message.sequence_number.unwrap())
+        .map(|d| d.message.sequence_number().unwrap())
         .collect();
     assert!(seqs[0] < seqs[1]);
 }
@@ -516,7 +516,7 @@ async fn a_move_task_returns_dead_letters_to_their_source() {
     assert_eq!(back.len(), 5);
     assert!(
         back.iter()
-            .all(|d| d.message.receive_count == 1 && d.message.dead_letter_source_arn.is_none())
+            .all(|d| d.message.receive_count == 1 && d.message.dead_letter_source_arn().is_none())
     );
 }
 

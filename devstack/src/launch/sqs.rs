@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
+use sqs_emulator::persist::PersistOptions;
 use sqs_emulator::server::Emulator;
 
 use super::LaunchError;
@@ -16,12 +18,17 @@ use crate::config::QueueDeclaration;
 /// The region devstack's SQS clients use.
 pub const REGION: &str = "us-east-1";
 
-/// Starts the embedded emulator on 127.0.0.1:`port`.
-pub async fn start_embedded(port: u16) -> Result<Emulator, LaunchError> {
-    Emulator::builder()
+/// Starts the embedded emulator on 127.0.0.1:`port`, keeping its queues and messages in
+/// `data_dir` when one is given (a persistent stack), in memory otherwise.
+pub async fn start_embedded(port: u16, data_dir: Option<&Path>) -> Result<Emulator, LaunchError> {
+    let mut builder = Emulator::builder();
+    if let Some(dir) = data_dir {
+        builder = builder.persist(PersistOptions::new(dir));
+    }
+    builder
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await
-        .map_err(|e| LaunchError::Io(format!("sqs: cannot listen on 127.0.0.1:{port}: {e}")))
+        .map_err(|e| LaunchError::Io(format!("sqs: cannot start on 127.0.0.1:{port}: {e}")))
 }
 
 /// An SDK client for `endpoint` with static local credentials.

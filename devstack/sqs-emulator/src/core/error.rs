@@ -48,6 +48,8 @@ pub enum ErrorKind {
     InvalidAction,
     /// The request could not be understood (bad JSON, wrong types).
     MalformedRequest,
+    /// The emulator failed on its side (its journal cannot be written).
+    InternalFailure,
 }
 
 /// An error from the core: a kind and its message.

@@ -6,16 +6,18 @@
 //! 2 for Binary).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::error::{ErrorKind, Result, SqsError};
 use super::limits::MAX_MESSAGE_ATTRIBUTES;
 
 /// One message attribute: a data type (`String`, `Number`, `Binary`, optionally with a custom
 /// suffix such as `String.json`) and its value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttributeValue {
     /// The data type, as sent.
     pub data_type: String,
@@ -24,7 +26,7 @@ pub struct AttributeValue {
 }
 
 /// The value of an attribute.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttributeData {
     /// String or Number.
     Text(String),
@@ -164,35 +166,143 @@ pub fn attributes_md5(attributes: &Attributes) -> Option<String> {
     Some(hex::encode(hasher.finalize()))
 }
 
+/// An MD5 digest, kept as 16 bytes and shown as lowercase hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Md5Digest(pub [u8; 16]);
+
+impl Md5Digest {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(Md5::digest(bytes).into())
+    }
+}
+
+impl std::fmt::Display for Md5Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+/// The attribute set of every message sent without attributes, shared so that such messages
+/// allocate nothing for it.
+pub fn no_attributes() -> Arc<Attributes> {
+    static EMPTY: LazyLock<Arc<Attributes>> = LazyLock::new(|| Arc::new(Attributes::new()));
+    EMPTY.clone()
+}
+
 /// A stored message.
-#[derive(Debug, Clone)]
+///
+/// Kept small, because a queue may hold millions: the id and the body digest are inline bytes,
+/// messages without attributes share one empty set, and the fields most messages lack (FIFO
+/// deduplication and sequence, trace header, dead-letter source) sit behind one optional box.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Message {
-    /// The message id (a UUID).
-    pub id: Arc<str>,
+    /// The message id.
+    pub id: Uuid,
     /// The body.
     pub body: Arc<str>,
-    /// MD5 of the body, hex.
-    pub body_md5: Arc<str>,
+    /// MD5 of the body.
+    pub body_md5: Md5Digest,
     /// User attributes.
     pub attributes: Arc<Attributes>,
-    /// The `AWSTraceHeader` system attribute, if sent.
-    pub trace_header: Option<Arc<str>>,
-    /// When it was first sent, ms since epoch (kept across dead-letter moves).
-    pub sent_at: u64,
-    /// How many times it was received.
-    pub receive_count: u32,
-    /// When it was first received, ms since epoch.
-    pub first_received_at: Option<u64>,
+    /// The account that sent it (for `SenderId`), shared by the queue's messages.
+    pub sender_id: Arc<str>,
     /// FIFO (or fair-queue) group.
     pub group_id: Option<Arc<str>>,
+    /// When it was first sent, ms since epoch (kept across dead-letter moves).
+    pub sent_at: u64,
+    /// When it was first received, ms since epoch.
+    pub first_received_at: Option<u64>,
+    /// How many times it was received.
+    pub receive_count: u32,
+    extra: Option<Box<MessageExtra>>,
+}
+
+/// The fields few messages have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct MessageExtra {
+    trace_header: Option<Arc<str>>,
+    dedup_id: Option<Arc<str>>,
+    sequence_number: Option<u128>,
+    dead_letter_source_arn: Option<Arc<str>>,
+}
+
+impl Message {
+    /// A message sent now, not yet received.
+    pub fn new(
+        body: Arc<str>,
+        attributes: Arc<Attributes>,
+        sender_id: Arc<str>,
+        sent_at: u64,
+    ) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            body_md5: Md5Digest::of(body.as_bytes()),
+            body,
+            attributes,
+            sender_id,
+            group_id: None,
+            sent_at,
+            first_received_at: None,
+            receive_count: 0,
+            extra: None,
+        }
+    }
+
+    fn extra_mut(&mut self) -> &mut MessageExtra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Drops the box when every rare field is empty again.
+    fn tidy(&mut self) {
+        if self.extra.as_deref() == Some(&MessageExtra::default()) {
+            self.extra = None;
+        }
+    }
+
+    /// The `AWSTraceHeader` system attribute, if sent.
+    pub fn trace_header(&self) -> Option<&str> {
+        self.extra.as_ref()?.trace_header.as_deref()
+    }
+
+    /// Sets the `AWSTraceHeader` system attribute.
+    pub fn set_trace_header(&mut self, value: Option<Arc<str>>) {
+        self.extra_mut().trace_header = value;
+        self.tidy();
+    }
+
     /// FIFO deduplication id.
-    pub dedup_id: Option<Arc<str>>,
+    pub fn dedup_id(&self) -> Option<&str> {
+        self.extra.as_ref()?.dedup_id.as_deref()
+    }
+
+    /// Sets the FIFO deduplication id.
+    pub fn set_dedup_id(&mut self, value: Option<Arc<str>>) {
+        self.extra_mut().dedup_id = value;
+        self.tidy();
+    }
+
     /// FIFO sequence number.
-    pub sequence_number: Option<u128>,
+    pub fn sequence_number(&self) -> Option<u128> {
+        self.extra.as_ref()?.sequence_number
+    }
+
+    /// Sets the FIFO sequence number.
+    pub fn set_sequence_number(&mut self, value: Option<u128>) {
+        self.extra_mut().sequence_number = value;
+        self.tidy();
+    }
+
     /// The ARN of the queue it was dead-lettered from.
-    pub dead_letter_source_arn: Option<Arc<str>>,
-    /// The account that sent it (for `SenderId`).
-    pub sender_id: Arc<str>,
+    pub fn dead_letter_source_arn(&self) -> Option<&str> {
+        self.extra.as_ref()?.dead_letter_source_arn.as_deref()
+    }
+
+    /// Sets the ARN of the queue it was dead-lettered from.
+    pub fn set_dead_letter_source_arn(&mut self, value: Option<Arc<str>>) {
+        self.extra_mut().dead_letter_source_arn = value;
+        self.tidy();
+    }
 }
 
 #[cfg(test)]
@@ -202,6 +312,25 @@ mod tests {
     #[test]
     fn body_md5_is_hex_of_utf8_bytes() {
         assert_eq!(md5_hex(b"hello"), "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(
+            Md5Digest::of(b"hello").to_string(),
+            "5d41402abc4b2a76b9719d911017c592"
+        );
+    }
+
+    #[test]
+    fn rare_fields_take_no_room_until_set_and_give_it_back() {
+        let mut message = Message::new(Arc::from("b"), no_attributes(), Arc::from("1"), 0);
+        assert!(message.extra.is_none());
+        message.set_sequence_number(Some(7));
+        message.set_dead_letter_source_arn(Some(Arc::from("arn")));
+        assert_eq!(message.sequence_number(), Some(7));
+        assert_eq!(message.dead_letter_source_arn(), Some("arn"));
+        message.set_sequence_number(None);
+        message.set_dead_letter_source_arn(None);
+        assert!(message.extra.is_none());
+        // The record stays small: a million of them must fit the memory budget.
+        assert!(std::mem::size_of::<Message>() <= 128);
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! - [`queue`] holds one queue's messages and their life cycle.
 //! - [`attributes`], [`message`], [`limits`]: validation and AWS's rules.
 //! - [`move_tasks`]: message move tasks (DLQ redrive).
+//! - [`changes`]: the durable changes a journal records, and rebuilding from them.
 //! - [`clock`]: time, controllable in tests. [`error`]: AWS error kinds and messages.
 
 pub mod attributes;
+pub mod changes;
 pub mod clock;
 pub mod error;
 pub mod limits;
@@ -17,14 +19,16 @@ pub mod move_tasks;
 pub mod queue;
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 pub use attributes::{QueueConfig, RedrivePolicy};
+pub use changes::{Change, ChangeSink, QueueRecord, Restorer, Synced};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorKind, Result, SqsError};
 pub use message::{AttributeData, AttributeValue, Attributes, Message};
@@ -54,10 +58,12 @@ impl Default for SqsSettings {
 }
 
 /// A permission granted by AddPermission.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Permission {
-    accounts: Vec<String>,
-    actions: Vec<String>,
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permission {
+    /// The accounts granted.
+    pub accounts: Vec<String>,
+    /// The actions granted.
+    pub actions: Vec<String>,
 }
 
 /// One queue: its identity, its state behind a mutex, and a notifier that wakes long polls.
@@ -69,6 +75,8 @@ pub struct Queue {
     pub account: String,
     /// The queue's ARN.
     pub arn: String,
+    /// The `SenderId` of its messages, shared by all of them.
+    sender: Arc<str>,
     inner: Mutex<QueueInner>,
     notify: Notify,
 }
@@ -123,6 +131,7 @@ pub struct Sqs {
     queues: RwLock<BTreeMap<(String, String), Arc<Queue>>>,
     next_uid: AtomicU64,
     pub(crate) move_tasks: move_tasks::MoveTasks,
+    journal: OnceLock<Arc<dyn ChangeSink>>,
 }
 
 impl std::fmt::Debug for Sqs {
@@ -142,7 +151,113 @@ impl Sqs {
             queues: RwLock::new(BTreeMap::new()),
             next_uid: AtomicU64::new(1),
             move_tasks: move_tasks::MoveTasks::default(),
+            journal: OnceLock::new(),
         })
+    }
+
+    /// Sends every durable change from now on to `sink` (once; later calls are ignored).
+    /// Restore first, then attach the journal, then serve.
+    pub fn attach_journal(&self, sink: Arc<dyn ChangeSink>) {
+        let queues = self.queues.read();
+        if self.journal.set(sink).is_ok() {
+            for queue in queues.values() {
+                queue.inner.lock().state.record_changes();
+            }
+        }
+    }
+
+    /// Waits until every change made so far is on disk, when the journal syncs each write;
+    /// returns at once otherwise. An error when the journal can no longer write.
+    pub async fn durable(&self) -> Result<()> {
+        let Some((target, mut synced)) = self.journal.get().and_then(|j| j.durability()) else {
+            return Ok(());
+        };
+        let failed = |why: &str| {
+            SqsError::new(
+                ErrorKind::InternalFailure,
+                format!("The emulator could not write its journal: {why}"),
+            )
+        };
+        let outcome = synced
+            .wait_for(|s| s.appended >= target || s.failed.is_some())
+            .await
+            .map_err(|_| failed("the journal writer stopped"))?;
+        match &outcome.failed {
+            Some(why) => Err(failed(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `f` on a queue's state under its lock, then hands the durable changes it made to
+    /// the journal, still under the lock so the journal sees them in order.
+    fn locked<R>(&self, queue: &Queue, f: impl FnOnce(&mut QueueInner) -> R) -> R {
+        let mut inner = queue.inner.lock();
+        let result = f(&mut inner);
+        if let Some(journal) = self.journal.get() {
+            let changes = inner.state.take_changes();
+            if !changes.is_empty() {
+                journal.append(changes);
+            }
+        }
+        result
+    }
+
+    /// Records a queue's definition after a change to it; the caller holds its lock.
+    fn record_queue(&self, queue: &Queue, inner: &QueueInner) {
+        if let Some(journal) = self.journal.get() {
+            journal.append(vec![Change::Queue(inner.record(queue))]);
+        }
+    }
+
+    /// Writes every queue and message, as [`Change`]s, to `emit`: a snapshot for compacting a
+    /// journal. Each queue is read under its lock, one at a time.
+    pub fn snapshot<E>(
+        &self,
+        mut emit: impl FnMut(&Change) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        for queue in self.all_queues() {
+            let inner = queue.inner.lock();
+            emit(&Change::Queue(inner.record(&queue)))?;
+            for change in inner.state.snapshot() {
+                emit(&change)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a queue from its journal record (restore only).
+    fn insert_restored(&self, record: QueueRecord, now: u64) -> Arc<Queue> {
+        let mut state = QueueState::new(record.uid, record.config.fifo);
+        state.resume(record.next_seq, record.next_sequence_number, now);
+        let queue = Arc::new(Queue {
+            arn: self.arn_of(&record.account, &record.name),
+            sender: Arc::from(record.account.as_str()),
+            name: record.name,
+            account: record.account,
+            inner: Mutex::new(QueueInner {
+                config: record.config,
+                state,
+                tags: record.tags,
+                permissions: record.permissions,
+                created_at: record.created_at,
+                last_modified_at: record.last_modified_at,
+                last_purge_at: None,
+            }),
+            notify: Notify::new(),
+        });
+        self.queues
+            .write()
+            .insert((queue.account.clone(), queue.name.clone()), queue.clone());
+        queue
+    }
+
+    /// Drops a queue whose deletion the journal recorded (restore only).
+    fn remove_restored(&self, queue: &Queue) {
+        let key = (queue.account.clone(), queue.name.clone());
+        let mut queues = self.queues.write();
+        if queues.get(&key).is_some_and(|q| std::ptr::eq(&**q, queue)) {
+            queues.remove(&key);
+        }
     }
 
     /// The settings.
@@ -230,13 +345,18 @@ impl Sqs {
         }
         let now = self.now();
         let uid = self.next_uid.fetch_add(1, Ordering::Relaxed) ^ (now << 16);
+        let mut state = QueueState::new(uid, fifo);
+        if self.journal.get().is_some() {
+            state.record_changes();
+        }
         let queue = Arc::new(Queue {
             name: name.to_string(),
             account: account.to_string(),
             arn: self.arn_of(account, name),
+            sender: Arc::from(account),
             inner: Mutex::new(QueueInner {
                 config,
-                state: QueueState::new(uid, fifo),
+                state,
                 tags: tags.clone(),
                 permissions: BTreeMap::new(),
                 created_at: now,
@@ -245,6 +365,7 @@ impl Sqs {
             }),
             notify: Notify::new(),
         });
+        self.record_queue(&queue, &queue.inner.lock());
         queues.insert(key, queue.clone());
         Ok(queue)
     }
@@ -273,12 +394,14 @@ impl Sqs {
 
     /// Deletes a queue and its messages.
     pub fn delete_queue(&self, queue: &Queue) -> Result<()> {
-        let removed = self
-            .queues
-            .write()
-            .remove(&(queue.account.clone(), queue.name.clone()));
+        let mut queues = self.queues.write();
+        let removed = queues.remove(&(queue.account.clone(), queue.name.clone()));
         match removed {
             Some(q) => {
+                if let Some(journal) = self.journal.get() {
+                    let uid = q.inner.lock().state.uid();
+                    journal.append(vec![Change::QueueDeleted { uid }]);
+                }
                 q.notify.notify_waiters();
                 Ok(())
             }
@@ -400,6 +523,7 @@ impl Sqs {
         let mut inner = queue.inner.lock();
         inner.config = config;
         inner.last_modified_at = self.now();
+        self.record_queue(queue, &inner);
         drop(inner);
         // A shorter wait or visibility may let a long poll return sooner.
         queue.notify.notify_waiters();
@@ -409,7 +533,10 @@ impl Sqs {
     /// Removes every message; at most once per 60 seconds per queue.
     pub fn purge_queue(&self, queue: &Queue) -> Result<()> {
         let now = self.now();
-        let mut inner = queue.inner.lock();
+        self.locked(queue, |inner| self.purge_locked(queue, inner, now))
+    }
+
+    fn purge_locked(&self, queue: &Queue, inner: &mut QueueInner, now: u64) -> Result<()> {
         if inner
             .last_purge_at
             .is_some_and(|at| now < at + limits::PURGE_INTERVAL_MILLIS)
@@ -430,12 +557,10 @@ impl Sqs {
     /// Sends a message.
     pub fn send(&self, queue: &Queue, message: NewMessage) -> Result<SendOutcome> {
         let now = self.now();
-        let sender: Arc<str> = Arc::from(queue.account.as_str());
-        let outcome = {
-            let mut inner = queue.inner.lock();
-            let QueueInner { config, state, .. } = &mut *inner;
-            state.send(config, message, &sender, now)?
-        };
+        let outcome = self.locked(queue, |inner| {
+            let QueueInner { config, state, .. } = inner;
+            state.send(config, message, &queue.sender, now)
+        })?;
         queue.notify.notify_waiters();
         Ok(outcome)
     }
@@ -477,15 +602,13 @@ impl Sqs {
             ));
         }
         let now = self.now();
-        let sender: Arc<str> = Arc::from(queue.account.as_str());
-        let results = {
-            let mut inner = queue.inner.lock();
-            let QueueInner { config, state, .. } = &mut *inner;
+        let results = self.locked(queue, |inner| {
+            let QueueInner { config, state, .. } = inner;
             entries
                 .into_iter()
-                .map(|(id, m)| (id, state.send(config, m, &sender, now)))
+                .map(|(id, m)| (id, state.send(config, m, &queue.sender, now)))
                 .collect()
-        };
+        });
         queue.notify.notify_waiters();
         Ok(results)
     }
@@ -544,9 +667,8 @@ impl Sqs {
             .and(policy.as_ref())
             .map(|p| p.max_receive_count);
         let now = self.now();
-        let (deliveries, dead, next_wakeup) = {
-            let mut inner = queue.inner.lock();
-            let QueueInner { config, state, .. } = &mut *inner;
+        let (deliveries, dead, next_wakeup) = self.locked(queue, |inner| {
+            let QueueInner { config, state, .. } = inner;
             let visibility = request
                 .visibility_timeout
                 .unwrap_or(config.visibility_timeout)
@@ -559,15 +681,24 @@ impl Sqs {
                 now,
             );
             (deliveries, dead, state.next_wakeup())
-        };
+        });
         if let (Some(dlq), false) = (dlq, dead.is_empty()) {
             let source: Arc<str> = Arc::from(queue.arn.as_str());
-            let mut inner = dlq.inner.lock();
-            for mut message in dead {
-                message.dead_letter_source_arn = Some(source.clone());
-                inner.state.push_moved(message, now);
-            }
-            drop(inner);
+            let seqs: Vec<u64> = dead.iter().map(|d| d.seq).collect();
+            self.locked(&dlq, |inner| {
+                for dead_letter in dead {
+                    let mut message = dead_letter.message;
+                    message.set_dead_letter_source_arn(Some(source.clone()));
+                    inner.state.push_moved(message);
+                }
+            });
+            // Only now that they are on the DLQ: a crash before this line leaves a
+            // duplicate, never a loss.
+            self.locked(queue, |inner| {
+                for seq in seqs {
+                    inner.state.record_removed(seq);
+                }
+            });
             dlq.notify.notify_waiters();
         }
         Ok((deliveries, next_wakeup))
@@ -576,9 +707,10 @@ impl Sqs {
     /// Deletes a message by receipt handle.
     pub fn delete_message(&self, queue: &Queue, receipt_handle: &str) -> Result<()> {
         let now = self.now();
-        let mut inner = queue.inner.lock();
-        let QueueInner { config, state, .. } = &mut *inner;
-        state.delete(config, receipt_handle, now)
+        self.locked(queue, |inner| {
+            let QueueInner { config, state, .. } = inner;
+            state.delete(config, receipt_handle, now)
+        })
     }
 
     /// Changes a message's visibility timeout (seconds; 0 makes it visible now).
@@ -589,11 +721,10 @@ impl Sqs {
         timeout_seconds: u64,
     ) -> Result<()> {
         let now = self.now();
-        {
-            let mut inner = queue.inner.lock();
-            let QueueInner { config, state, .. } = &mut *inner;
-            state.change_visibility(config, receipt_handle, timeout_seconds * 1000, now)?;
-        }
+        self.locked(queue, |inner| {
+            let QueueInner { config, state, .. } = inner;
+            state.change_visibility(config, receipt_handle, timeout_seconds * 1000, now)
+        })?;
         queue.notify.notify_waiters();
         Ok(())
     }
@@ -601,21 +732,23 @@ impl Sqs {
     /// Messages without receiving them (developer peek).
     pub fn peek(&self, queue: &Queue, limit: usize) -> Vec<Peeked> {
         let now = self.now();
-        let mut inner = queue.inner.lock();
-        let QueueInner { config, state, .. } = &mut *inner;
-        state.peek(config, now, limit)
+        self.locked(queue, |inner| {
+            let QueueInner { config, state, .. } = inner;
+            state.peek(config, now, limit)
+        })
     }
 
     /// Depths and totals of a queue, and the send time of its oldest message.
     pub fn stats(&self, queue: &Queue) -> (Depths, Totals, Option<u64>) {
         let now = self.now();
-        let mut inner = queue.inner.lock();
-        let QueueInner { config, state, .. } = &mut *inner;
-        (
-            state.depths(config, now),
-            state.totals(),
-            state.oldest_sent_at(),
-        )
+        self.locked(queue, |inner| {
+            let QueueInner { config, state, .. } = inner;
+            (
+                state.depths(config, now),
+                state.totals(),
+                state.oldest_sent_at(),
+            )
+        })
     }
 
     /// Adds or replaces tags.
@@ -630,6 +763,7 @@ impl Sqs {
             ));
         }
         inner.tags = next;
+        self.record_queue(queue, &inner);
         Ok(())
     }
 
@@ -639,6 +773,7 @@ impl Sqs {
         for key in keys {
             inner.tags.remove(key);
         }
+        self.record_queue(queue, &inner);
     }
 
     /// The queue's tags.
@@ -688,6 +823,7 @@ impl Sqs {
             },
         );
         render_policy(&queue.arn, &mut inner);
+        self.record_queue(queue, &inner);
         Ok(())
     }
 
@@ -702,6 +838,7 @@ impl Sqs {
             ));
         }
         render_policy(&queue.arn, &mut inner);
+        self.record_queue(queue, &inner);
         Ok(())
     }
 

@@ -259,33 +259,36 @@ async fn run(sqs: Arc<Sqs>, source: Arc<Queue>, task: Arc<MoveTask>) {
         }
         let next = {
             let now = sqs.now();
-            let mut inner = source.inner.lock();
-            let super::QueueInner { config, state, .. } = &mut *inner;
-            let message = state.take_ready_for_move(config, now);
-            (message, state.is_empty())
+            sqs.locked(&source, |inner| {
+                let super::QueueInner { config, state, .. } = inner;
+                let taken = state.take_ready_for_move(config, now);
+                (taken, state.is_empty())
+            })
         };
         match next {
-            (Some(message), _) => {
-                let target_arn = task.destination_arn.clone().or_else(|| {
-                    message
-                        .dead_letter_source_arn
-                        .as_deref()
-                        .map(str::to_string)
-                });
+            (Some(taken), _) => {
+                let target_arn = task
+                    .destination_arn
+                    .clone()
+                    .or_else(|| taken.message.dead_letter_source_arn().map(str::to_string));
                 let Some(target) = target_arn.as_deref().and_then(|arn| sqs.queue_by_arn(arn))
                 else {
-                    let now = sqs.now();
-                    source.inner.lock().state.push_moved(message, now);
+                    // Nowhere to go: put it back (as a new arrival) and fail the task.
+                    sqs.locked(&source, |inner| {
+                        inner.state.push_moved(taken.message);
+                        inner.state.record_removed(taken.seq);
+                    });
                     *task.state.lock() = (
                         MoveTaskStatus::Failed,
                         Some("AWS.SimpleQueueService.NonExistentQueue".into()),
                     );
                     return;
                 };
-                let mut message = message;
-                message.dead_letter_source_arn = None;
-                let now = sqs.now();
-                target.inner.lock().state.push_moved(message, now);
+                let mut message = taken.message;
+                message.set_dead_letter_source_arn(None);
+                sqs.locked(&target, |inner| inner.state.push_moved(message));
+                // Recorded once it is in the target: a crash in between duplicates it.
+                sqs.locked(&source, |inner| inner.state.record_removed(taken.seq));
                 target.notify.notify_waiters();
                 let moved = task.moved.fetch_add(1, Ordering::Relaxed) + 1;
                 match pause {

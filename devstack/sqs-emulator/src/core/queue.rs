@@ -10,11 +10,14 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
+use indexmap::IndexMap;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 
 use super::attributes::QueueConfig;
+use super::changes::Change;
 use super::error::{ErrorKind, Result, SqsError};
 use super::limits::{self, DEDUP_WINDOW_MILLIS, MAX_IN_FLIGHT_FIFO, MAX_IN_FLIGHT_STANDARD};
 use super::message::{self, Attributes, Message};
@@ -48,7 +51,7 @@ struct Group {
 #[derive(Debug, Clone)]
 struct DedupRecord {
     expires_at: u64,
-    message_id: Arc<str>,
+    message_id: uuid::Uuid,
     sequence_number: Option<u128>,
 }
 
@@ -95,7 +98,7 @@ pub struct NewMessage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendOutcome {
     /// The message id (the original's, for a deduplicated FIFO send).
-    pub message_id: Arc<str>,
+    pub message_id: uuid::Uuid,
     /// MD5 of the body.
     pub body_md5: String,
     /// MD5 of the user attributes.
@@ -124,12 +127,25 @@ pub struct Peeked {
     pub state: MessageState,
 }
 
+/// A message a receive found out of receives: removed from this queue, for the caller to put
+/// on the dead-letter queue and then record as removed (see [`Change::Removed`]).
+#[derive(Debug)]
+pub struct DeadLetter {
+    /// Its place in the queue it left.
+    pub seq: u64,
+    /// The message.
+    pub message: Message,
+}
+
 /// The messages of one queue.
+///
+/// Entries live in an `IndexMap` (a dense vector plus an index), not a `HashMap`: at a
+/// million messages a `HashMap` of these entries costs twice the memory.
 #[derive(Debug)]
 pub struct QueueState {
     uid: u64,
     fifo: bool,
-    entries: HashMap<u64, Entry>,
+    entries: IndexMap<u64, Entry>,
     ready: BTreeSet<u64>,
     timers: BTreeSet<(u64, u64)>,
     expiry: BTreeSet<(u64, u64)>,
@@ -142,6 +158,8 @@ pub struct QueueState {
     next_sequence_number: u128,
     depths: Depths,
     totals: Totals,
+    /// Durable changes not yet taken by the journal; `None` when nothing is journaled.
+    changes: Option<Vec<Change>>,
 }
 
 impl QueueState {
@@ -150,7 +168,7 @@ impl QueueState {
         Self {
             uid,
             fifo,
-            entries: HashMap::new(),
+            entries: IndexMap::new(),
             ready: BTreeSet::new(),
             timers: BTreeSet::new(),
             expiry: BTreeSet::new(),
@@ -163,7 +181,37 @@ impl QueueState {
             next_sequence_number: 18_849_496_460_467_696_128,
             depths: Depths::default(),
             totals: Totals::default(),
+            changes: None,
         }
+    }
+
+    /// The id receipt handles and journal records name this queue by.
+    pub fn uid(&self) -> u64 {
+        self.uid
+    }
+
+    /// Starts recording durable changes for a journal.
+    pub fn record_changes(&mut self) {
+        self.changes.get_or_insert_with(Vec::new);
+    }
+
+    /// The changes recorded since the last call, oldest first.
+    pub fn take_changes(&mut self) -> Vec<Change> {
+        self.changes
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    fn record(&mut self, change: impl FnOnce(u64) -> Change) {
+        if let Some(changes) = &mut self.changes {
+            changes.push(change(self.uid));
+        }
+    }
+
+    /// The next sequence numbers, to keep across a restart.
+    pub fn counters(&self) -> (u64, u128) {
+        (self.next_seq, self.next_sequence_number)
     }
 
     /// Counts by state, after applying time.
@@ -202,6 +250,7 @@ impl QueueState {
                 break;
             }
             self.remove(seq);
+            self.record(|uid| Change::Removed { uid, seq });
         }
         while let Some((expires_at, _)) = self.dedup_expiry.front() {
             if *expires_at > now {
@@ -242,7 +291,7 @@ impl QueueState {
             && let Some(record) = self.dedup.get(key)
         {
             return Ok(SendOutcome {
-                message_id: record.message_id.clone(),
+                message_id: record.message_id,
                 body_md5,
                 attributes_md5,
                 system_attributes_md5,
@@ -260,41 +309,31 @@ impl QueueState {
             self.next_sequence_number += 1;
             self.next_sequence_number
         });
-        let message = Message {
-            id: Arc::from(uuid::Uuid::new_v4().to_string()),
-            body: Arc::from(body),
-            body_md5: Arc::from(body_md5.as_str()),
-            attributes: Arc::new(attributes),
-            trace_header: trace_header.map(Arc::from),
-            sent_at: now,
-            receive_count: 0,
-            first_received_at: None,
-            group_id: group_id.map(Arc::from),
-            dedup_id: prepared.dedup_id.map(Arc::from),
-            sequence_number,
-            dead_letter_source_arn: None,
-            sender_id: sender_id.clone(),
+        let attributes = if attributes.is_empty() {
+            message::no_attributes()
+        } else {
+            Arc::new(attributes)
         };
-        if let Some(key) = prepared.dedup_key {
-            let expires_at = now + DEDUP_WINDOW_MILLIS;
-            self.dedup.insert(
-                key.clone(),
-                DedupRecord {
-                    expires_at,
-                    message_id: message.id.clone(),
-                    sequence_number,
-                },
-            );
-            self.dedup_expiry.push_back((expires_at, key));
+        let mut message = Message::new(Arc::from(body), attributes, sender_id.clone(), now);
+        message.group_id = group_id.map(Arc::from);
+        if trace_header.is_some() {
+            message.set_trace_header(trace_header.map(Arc::from));
         }
-        let message_id = message.id.clone();
+        if self.fifo {
+            message.set_dedup_id(prepared.dedup_id.map(Arc::from));
+            message.set_sequence_number(sequence_number);
+        }
+        if let Some(key) = prepared.dedup_key {
+            self.remember_dedup(key, now + DEDUP_WINDOW_MILLIS, &message);
+        }
+        let message_id = message.id;
         let delay = prepared.delay_seconds * 1000;
         let state = if delay > 0 {
             MessageState::Delayed(now + delay)
         } else {
             MessageState::Ready
         };
-        self.insert(message, state);
+        self.insert_recorded(message, state);
         self.totals.sent += 1;
         Ok(SendOutcome {
             message_id,
@@ -307,19 +346,48 @@ impl QueueState {
 
     /// Adds a message moved from another queue (a dead-letter move or a redrive): ready at
     /// once, receive count reset, send time kept.
-    pub fn push_moved(&mut self, mut message: Message, now: u64) {
+    pub fn push_moved(&mut self, mut message: Message) {
         message.receive_count = 0;
         message.first_received_at = None;
         if self.fifo {
             self.next_sequence_number += 1;
-            message.sequence_number = Some(self.next_sequence_number);
+            message.set_sequence_number(Some(self.next_sequence_number));
             if message.group_id.is_none() {
                 message.group_id = Some(Arc::from("default"));
             }
         }
-        let _ = now;
-        self.insert(message, MessageState::Ready);
+        self.insert_recorded(message, MessageState::Ready);
         self.totals.sent += 1;
+    }
+
+    /// Inserts a new message and records it for the journal.
+    fn insert_recorded(&mut self, message: Message, state: MessageState) {
+        let journaled = self.changes.is_some().then(|| message.clone());
+        let seq = self.insert(message, state);
+        if let Some(message) = journaled {
+            let delayed_until = match state {
+                MessageState::Delayed(at) => Some(at),
+                MessageState::Ready | MessageState::InFlight(_) => None,
+            };
+            self.record(|uid| Change::Put {
+                uid,
+                seq,
+                message,
+                delayed_until,
+            });
+        }
+    }
+
+    fn remember_dedup(&mut self, key: String, expires_at: u64, message: &Message) {
+        self.dedup.insert(
+            key.clone(),
+            DedupRecord {
+                expires_at,
+                message_id: message.id,
+                sequence_number: message.sequence_number(),
+            },
+        );
+        self.dedup_expiry.push_back((expires_at, key));
     }
 
     /// Receives up to `max` messages, making them invisible for `visibility_ms`.
@@ -333,7 +401,7 @@ impl QueueState {
         visibility_ms: u64,
         max_receive_count: Option<u32>,
         now: u64,
-    ) -> (Vec<Delivery>, Vec<Message>) {
+    ) -> (Vec<Delivery>, Vec<DeadLetter>) {
         self.tick(config, now);
         let mut delivered = Vec::new();
         let mut dead = Vec::new();
@@ -379,7 +447,7 @@ impl QueueState {
         now: u64,
         limit: usize,
         delivered: &mut Vec<Delivery>,
-        dead: &mut Vec<Message>,
+        dead: &mut Vec<DeadLetter>,
     ) {
         // Visit groups round-robin, starting after the last one served.
         let order: Vec<Arc<str>> = match &self.group_cursor {
@@ -443,7 +511,7 @@ impl QueueState {
         max_receive_count: Option<u32>,
         now: u64,
         delivered: &mut Vec<Delivery>,
-        dead: &mut Vec<Message>,
+        dead: &mut Vec<DeadLetter>,
     ) {
         let exhausted = match (max_receive_count, self.entries.get(&seq)) {
             (Some(max), Some(entry)) => entry.message.receive_count >= max,
@@ -451,8 +519,10 @@ impl QueueState {
             (None, Some(_)) => false,
         };
         if exhausted {
+            // Not recorded here: the caller records the removal once the message is on the
+            // DLQ, so a crash in between duplicates it rather than losing it.
             if let Some(message) = self.remove(seq) {
-                dead.push(message);
+                dead.push(DeadLetter { seq, message });
             }
             return;
         }
@@ -465,9 +535,17 @@ impl QueueState {
             entry.message.receive_count += 1;
             entry.message.first_received_at.get_or_insert(now);
             self.totals.received += 1;
+            let (receive_count, first_received_at) =
+                (entry.message.receive_count, entry.message.first_received_at);
             delivered.push(Delivery {
                 message: entry.message.clone(),
                 receipt_handle: encode_receipt(uid, seq, nonce),
+            });
+            self.record(|uid| Change::Received {
+                uid,
+                seq,
+                receive_count,
+                first_received_at,
             });
         }
     }
@@ -483,6 +561,7 @@ impl QueueState {
             .is_some_and(|e| e.receipt_nonce == nonce)
         {
             self.remove(seq);
+            self.record(|uid| Change::Removed { uid, seq });
             self.totals.deleted += 1;
         }
         Ok(())
@@ -522,6 +601,7 @@ impl QueueState {
         for seq in seqs {
             self.remove(seq);
         }
+        self.record(|uid| Change::Purged { uid });
     }
 
     /// Up to `limit` messages in send order without changing them.
@@ -539,8 +619,9 @@ impl QueueState {
     }
 
     /// Removes and returns the ready message sent first, for a move task. In-flight and
-    /// delayed messages wait.
-    pub fn take_ready_for_move(&mut self, config: &QueueConfig, now: u64) -> Option<Message> {
+    /// delayed messages wait. Like a dead letter, the removal is for the caller to record
+    /// once the message is in its new queue.
+    pub fn take_ready_for_move(&mut self, config: &QueueConfig, now: u64) -> Option<DeadLetter> {
         self.tick(config, now);
         let seq = if self.fifo {
             self.groups
@@ -555,7 +636,87 @@ impl QueueState {
         } else {
             self.ready.first().copied()?
         };
-        self.remove(seq)
+        self.remove(seq).map(|message| DeadLetter { seq, message })
+    }
+
+    /// Records the removal of a message taken by a receive or a move, once it is safe.
+    pub fn record_removed(&mut self, seq: u64) {
+        self.record(|uid| Change::Removed { uid, seq });
+    }
+
+    /// Every message as a journal snapshot records it: in-flight ones as visible again,
+    /// delayed ones with their delay. In send order.
+    pub fn snapshot(&self) -> impl Iterator<Item = Change> + '_ {
+        self.expiry.iter().filter_map(|&(_, seq)| {
+            let entry = self.entries.get(&seq)?;
+            let delayed_until = match entry.state {
+                MessageState::Delayed(at) => Some(at),
+                MessageState::Ready | MessageState::InFlight(_) => None,
+            };
+            Some(Change::Put {
+                uid: self.uid,
+                seq,
+                message: entry.message.clone(),
+                delayed_until,
+            })
+        })
+    }
+
+    /// Replays a recorded `Put`: the message, at its place, visible (or delayed); a message
+    /// already there is replaced. FIFO deduplication ids still in their window are
+    /// remembered again.
+    pub fn restore_put(
+        &mut self,
+        config: &QueueConfig,
+        seq: u64,
+        message: Message,
+        delayed_until: Option<u64>,
+    ) {
+        self.remove(seq);
+        if let Some(number) = message.sequence_number() {
+            self.next_sequence_number = self.next_sequence_number.max(number);
+        }
+        if let (true, Some(dedup_id)) = (self.fifo, message.dedup_id()) {
+            let key = if config.deduplication_scope == "messageGroup" {
+                format!(
+                    "{}\u{0}{dedup_id}",
+                    message.group_id.as_deref().unwrap_or_default()
+                )
+            } else {
+                dedup_id.to_string()
+            };
+            self.remember_dedup(key, message.sent_at + DEDUP_WINDOW_MILLIS, &message);
+        }
+        let state = delayed_until.map_or(MessageState::Ready, MessageState::Delayed);
+        self.insert_at(seq, message, state);
+        self.next_seq = self.next_seq.max(seq + 1);
+    }
+
+    /// Replays a recorded `Received`: the receive count and first receive survive; the
+    /// message stays visible (a restart ends every visibility timeout).
+    pub fn restore_received(
+        &mut self,
+        seq: u64,
+        receive_count: u32,
+        first_received_at: Option<u64>,
+    ) {
+        if let Some(entry) = self.entries.get_mut(&seq) {
+            entry.message.receive_count = receive_count;
+            entry.message.first_received_at = first_received_at;
+        }
+    }
+
+    /// Replays a recorded `Removed`.
+    pub fn restore_removed(&mut self, seq: u64) {
+        self.remove(seq);
+    }
+
+    /// Continues the counters after a restart. Receipt nonces start from the clock, so a
+    /// handle from before the restart never names a receive after it.
+    pub fn resume(&mut self, next_seq: u64, next_sequence_number: u128, now: u64) {
+        self.next_seq = self.next_seq.max(next_seq);
+        self.next_sequence_number = self.next_sequence_number.max(next_sequence_number);
+        self.next_nonce = self.next_nonce.max(now << 20);
     }
 
     /// Number of messages, whatever their state.
@@ -568,9 +729,14 @@ impl QueueState {
         self.entries.is_empty()
     }
 
-    fn insert(&mut self, message: Message, state: MessageState) {
+    fn insert(&mut self, message: Message, state: MessageState) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.insert_at(seq, message, state);
+        seq
+    }
+
+    fn insert_at(&mut self, seq: u64, message: Message, state: MessageState) {
         self.expiry.insert((message.sent_at, seq));
         if self.fifo {
             let group = message.group_id.clone().unwrap_or_else(|| Arc::from(""));
@@ -684,7 +850,7 @@ impl QueueState {
                 self.groups.remove(&group_id);
             }
         }
-        self.entries.remove(&seq).map(|e| e.message)
+        self.entries.swap_remove(&seq).map(|e| e.message)
     }
 
     fn decode_receipt(&self, handle: &str) -> Result<(u64, u64)> {

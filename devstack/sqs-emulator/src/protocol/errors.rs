@@ -137,6 +137,11 @@ pub fn codes(kind: ErrorKind) -> WireCodes {
             "MalformedInput",
             400,
         ),
+        K::InternalFailure => (
+            "com.amazon.coral.service#InternalFailure",
+            "InternalFailure",
+            500,
+        ),
     };
     WireCodes {
         json_type,

@@ -242,11 +242,11 @@ fn to_wire_message(
             "SentTimestamp" => Some(m.sent_at.to_string()),
             "ApproximateReceiveCount" => Some(m.receive_count.to_string()),
             "ApproximateFirstReceiveTimestamp" => m.first_received_at.map(|t| t.to_string()),
-            "SequenceNumber" => m.sequence_number.map(|n| n.to_string()),
-            "MessageDeduplicationId" => m.dedup_id.as_deref().map(str::to_string),
+            "SequenceNumber" => m.sequence_number().map(|n| n.to_string()),
+            "MessageDeduplicationId" => m.dedup_id().map(str::to_string),
             "MessageGroupId" => m.group_id.as_deref().map(str::to_string),
-            "AWSTraceHeader" => m.trace_header.as_deref().map(str::to_string),
-            "DeadLetterQueueSourceArn" => m.dead_letter_source_arn.as_deref().map(str::to_string),
+            "AWSTraceHeader" => m.trace_header().map(str::to_string),
+            "DeadLetterQueueSourceArn" => m.dead_letter_source_arn().map(str::to_string),
             _ => None,
         };
         if let Some(value) = value {

@@ -1,0 +1,209 @@
+//! Durable changes: what the core tells a journal, and how a journal's records rebuild it.
+//!
+//! Every change that must survive a restart is a [`Change`], emitted in the order it happened
+//! (per queue, under the queue's lock). Each one is *absolute*, not relative — "message 7 has
+//! been received 3 times", never "once more" — so replaying a record twice, or replaying a
+//! record over a snapshot that already holds it, gives the same state. That is what lets
+//! [`crate::persist`] compact the log while the emulator keeps serving.
+//!
+//! Visibility timeouts are not recorded: a restart makes every in-flight message visible again,
+//! as a crashed SQS host would. Move tasks and statistics are not recorded either.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::attributes::QueueConfig;
+use super::message::Message;
+use super::{Permission, Queue, QueueInner, Sqs};
+use crate::core::queue::QueueState;
+
+/// A queue's definition: everything about it but its messages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueueRecord {
+    /// The id message records name the queue by (also in receipt handles).
+    pub uid: u64,
+    /// Owning account.
+    pub account: String,
+    /// Name.
+    pub name: String,
+    /// Attributes.
+    pub config: QueueConfig,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Permissions by label.
+    pub permissions: BTreeMap<String, Permission>,
+    /// Created, ms since epoch.
+    pub created_at: u64,
+    /// Last attribute change, ms since epoch.
+    pub last_modified_at: u64,
+    /// The next message sequence (so numbers are not reused).
+    pub next_seq: u64,
+    /// The next FIFO sequence number.
+    pub next_sequence_number: u128,
+}
+
+/// One durable change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Change {
+    /// A queue was created or changed (attributes, tags, permissions).
+    Queue(QueueRecord),
+    /// A queue was deleted, with its messages.
+    QueueDeleted {
+        /// The queue.
+        uid: u64,
+    },
+    /// A message was sent or moved in, or (in a snapshot) is there.
+    Put {
+        /// The queue.
+        uid: u64,
+        /// Its place in the queue.
+        seq: u64,
+        /// The message, with its receive count.
+        message: Message,
+        /// When its delay ends, ms since epoch.
+        delayed_until: Option<u64>,
+    },
+    /// A message was received.
+    Received {
+        /// The queue.
+        uid: u64,
+        /// Its place.
+        seq: u64,
+        /// Receives so far.
+        receive_count: u32,
+        /// First receive, ms since epoch.
+        first_received_at: Option<u64>,
+    },
+    /// A message was deleted, expired, or moved out.
+    Removed {
+        /// The queue.
+        uid: u64,
+        /// Its place.
+        seq: u64,
+    },
+    /// Every message of a queue was purged.
+    Purged {
+        /// The queue.
+        uid: u64,
+    },
+}
+
+/// Where the core sends its changes: the journal of a persistent emulator.
+pub trait ChangeSink: Send + Sync {
+    /// Appends `changes`, in order. Called under the lock of the queue they belong to, so that
+    /// per queue the journal's order is the order they happened in.
+    fn append(&self, changes: Vec<Change>);
+
+    /// When requests must wait for their changes to reach the disk (fsync on every write):
+    /// how many changes were appended so far, and a receiver of how many are on disk.
+    fn durability(&self) -> Option<(u64, tokio::sync::watch::Receiver<Synced>)>;
+}
+
+/// How far a journal has synced to disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Synced {
+    /// Changes on disk (a count of appends).
+    pub appended: u64,
+    /// Why writing stopped, if it did.
+    pub failed: Option<String>,
+}
+
+impl QueueInner {
+    pub(crate) fn record(&self, queue: &Queue) -> QueueRecord {
+        let (next_seq, next_sequence_number) = self.state.counters();
+        QueueRecord {
+            uid: self.state.uid(),
+            account: queue.account.clone(),
+            name: queue.name.clone(),
+            config: self.config.clone(),
+            tags: self.tags.clone(),
+            permissions: self.permissions.clone(),
+            created_at: self.created_at,
+            last_modified_at: self.last_modified_at,
+            next_seq,
+            next_sequence_number,
+        }
+    }
+}
+
+/// Rebuilds an emulator from a journal's records, in the order they were written.
+pub struct Restorer<'a> {
+    sqs: &'a Sqs,
+    by_uid: HashMap<u64, Arc<Queue>>,
+}
+
+impl<'a> Restorer<'a> {
+    /// Restores into `sqs`, which should be empty and not yet serving.
+    pub fn new(sqs: &'a Sqs) -> Self {
+        Self {
+            sqs,
+            by_uid: HashMap::new(),
+        }
+    }
+
+    /// Applies one record. Records of queues that no longer exist are skipped.
+    pub fn apply(&mut self, change: Change) {
+        let now = self.sqs.now();
+        match change {
+            Change::Queue(record) => {
+                let uid = record.uid;
+                match self.by_uid.get(&uid) {
+                    Some(queue) => {
+                        let mut inner = queue.inner.lock();
+                        inner.config = record.config;
+                        inner.tags = record.tags;
+                        inner.permissions = record.permissions;
+                        inner.last_modified_at = record.last_modified_at;
+                        inner
+                            .state
+                            .resume(record.next_seq, record.next_sequence_number, now);
+                    }
+                    None => {
+                        let queue = self.sqs.insert_restored(record, now);
+                        self.by_uid.insert(uid, queue);
+                    }
+                }
+            }
+            Change::QueueDeleted { uid } => {
+                if let Some(queue) = self.by_uid.remove(&uid) {
+                    self.sqs.remove_restored(&queue);
+                }
+            }
+            Change::Put {
+                uid,
+                seq,
+                message,
+                delayed_until,
+            } => self.with_state(uid, |state, config| {
+                state.restore_put(config, seq, message, delayed_until);
+            }),
+            Change::Received {
+                uid,
+                seq,
+                receive_count,
+                first_received_at,
+            } => self.with_state(uid, |state, _| {
+                state.restore_received(seq, receive_count, first_received_at);
+            }),
+            Change::Removed { uid, seq } => {
+                self.with_state(uid, |state, _| state.restore_removed(seq));
+            }
+            Change::Purged { uid } => self.with_state(uid, |state, _| state.purge()),
+        }
+    }
+
+    fn with_state(&self, uid: u64, f: impl FnOnce(&mut QueueState, &QueueConfig)) {
+        if let Some(queue) = self.by_uid.get(&uid) {
+            let mut inner = queue.inner.lock();
+            let QueueInner { config, state, .. } = &mut *inner;
+            f(state, config);
+        }
+    }
+
+    /// How many queues were restored.
+    pub fn queues(&self) -> usize {
+        self.by_uid.len()
+    }
+}
