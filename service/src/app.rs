@@ -29,6 +29,7 @@ pub struct Application {
     worker: WorkerPool,
     feed: RedisStatusFeed,
     shutdown: CancellationToken,
+    connections: crate::http::serve::ConnectionLimits,
 }
 
 /// An SQS client from the standard AWS settings (endpoint, region, credentials), as given.
@@ -125,6 +126,11 @@ impl Application {
             worker: WorkerPool::new(sqs, service, worker_settings),
             feed,
             shutdown,
+            connections: crate::http::serve::ConnectionLimits {
+                // A request's headers get the time a whole request gets.
+                header_read_timeout: settings.request_timeout(),
+                drain_grace: Duration::from_secs(settings.shutdown_grace_seconds),
+            },
         })
     }
 
@@ -146,6 +152,7 @@ impl Application {
             worker,
             feed,
             shutdown,
+            connections,
         } = self;
         let worker = tokio::spawn(worker.run_when_ready(shutdown.clone()));
         let subscriber = tokio::spawn(feed.run_subscriber(shutdown.clone()));
@@ -155,10 +162,8 @@ impl Application {
             tracing::info!("shutting down");
             token.cancel();
         });
-        let graceful = shutdown.clone();
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { graceful.cancelled().await })
-            .await;
+        let served =
+            crate::http::serve::serve(listener, router, shutdown.clone(), connections).await;
         shutdown.cancel();
         let _ = worker.await;
         let _ = subscriber.await;

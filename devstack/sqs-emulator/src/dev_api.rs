@@ -2,7 +2,8 @@
 //! changing them. Nothing here alters visibility, receive counts or statistics.
 //!
 //! - `GET /_slipway/queues` — every queue with its depths (visible, in flight, delayed), totals
-//!   (sent, received, deleted), the age of its oldest message and its dead-letter target.
+//!   (sent, received, deleted), rates (per second over the last 10 whole seconds), the age of
+//!   its oldest message and its dead-letter target.
 //! - `GET /_slipway/queues/{name}/messages?limit=N` — up to N (default 100, at most 1,000)
 //!   messages in send order, in any state, with their attributes.
 
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::Serialize;
 
+use crate::core::rates::Rates;
 use crate::core::{AttributeData, MessageState, Sqs};
 
 /// One queue's statistics.
@@ -39,6 +41,8 @@ pub struct QueueStats {
     pub received: u64,
     /// Deletes since creation.
     pub deleted: u64,
+    /// Sends, receives and deletes per second over the last 10 whole seconds.
+    pub rates: Rates,
     /// Age of the oldest message, in seconds.
     pub oldest_age_seconds: Option<f64>,
     /// The DLQ's ARN, when the queue has a RedrivePolicy.
@@ -77,7 +81,8 @@ pub async fn queues(State(sqs): State<Arc<Sqs>>) -> Json<Vec<QueueStats>> {
         .all_queues()
         .iter()
         .map(|queue| {
-            let (depths, totals, oldest) = sqs.stats(queue);
+            let stats = sqs.stats(queue);
+            let (depths, totals, oldest) = (stats.depths, stats.totals, stats.oldest_sent_at);
             let config = queue.config();
             QueueStats {
                 name: queue.name.clone(),
@@ -89,6 +94,7 @@ pub async fn queues(State(sqs): State<Arc<Sqs>>) -> Json<Vec<QueueStats>> {
                 sent: totals.sent,
                 received: totals.received,
                 deleted: totals.deleted,
+                rates: stats.rates,
                 oldest_age_seconds: oldest.map(|at| now.saturating_sub(at) as f64 / 1000.0),
                 dead_letter_target_arn: config
                     .redrive_policy

@@ -109,3 +109,68 @@ async fn stats_and_peek_see_every_state_without_changing_anything() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test]
+async fn stats_report_rates_over_the_last_ten_seconds() {
+    let clock = sqs_emulator::core::ManualClock::new(1_700_000_000_000);
+    let emulator = sqs_emulator::server::Emulator::builder()
+        .clock(std::sync::Arc::new(clock.clone()))
+        .bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let client = common::client_for(&emulator.endpoint());
+    let url = client
+        .create_queue()
+        .queue_name("rated")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    // 30 sends and 10 receives-and-deletes, spread over ten seconds.
+    for _ in 0..10 {
+        for body in ["a", "b", "c"] {
+            client
+                .send_message()
+                .queue_url(&url)
+                .message_body(body)
+                .send()
+                .await
+                .unwrap();
+        }
+        let got = client
+            .receive_message()
+            .queue_url(&url)
+            .send()
+            .await
+            .unwrap();
+        let handle = got.messages()[0].receipt_handle().unwrap().to_string();
+        client
+            .delete_message()
+            .queue_url(&url)
+            .receipt_handle(handle)
+            .send()
+            .await
+            .unwrap();
+        clock.advance(std::time::Duration::from_secs(1));
+    }
+    let stats: Value = reqwest::get(format!("{}/_slipway/queues", emulator.endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rates = &stats[0]["rates"];
+    assert_eq!(rates["sent_per_second"].as_f64(), Some(3.0), "{rates}");
+    assert_eq!(rates["received_per_second"].as_f64(), Some(1.0), "{rates}");
+    assert_eq!(rates["deleted_per_second"].as_f64(), Some(1.0), "{rates}");
+    // A quiet minute later the rates are back to zero.
+    clock.advance(std::time::Duration::from_secs(60));
+    let stats: Value = reqwest::get(format!("{}/_slipway/queues", emulator.endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats[0]["rates"]["sent_per_second"].as_f64(), Some(0.0));
+}

@@ -13,6 +13,7 @@ pub mod health;
 pub mod observe;
 pub mod openapi;
 pub mod orders;
+pub mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,6 +6,7 @@
 //! - [`queue`] holds one queue's messages and their life cycle.
 //! - [`attributes`], [`message`], [`limits`]: validation and AWS's rules.
 //! - [`move_tasks`]: message move tasks (DLQ redrive).
+//! - [`rates`]: recent sends, receives and deletes per second, for the stats endpoint.
 //! - [`changes`]: the durable changes a journal records, and rebuilding from them.
 //! - [`clock`]: time, controllable in tests. [`error`]: AWS error kinds and messages.
 
@@ -17,6 +18,7 @@ pub mod limits;
 pub mod message;
 pub mod move_tasks;
 pub mod queue;
+pub mod rates;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -113,6 +115,19 @@ pub struct ReceiveRequest {
     pub visibility_timeout: Option<u64>,
     /// Overrides the queue's receive wait, seconds.
     pub wait_seconds: Option<u64>,
+}
+
+/// A queue's numbers, for the developer stats endpoint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueueStats {
+    /// Messages by state.
+    pub depths: Depths,
+    /// Totals since creation (or since the emulator started, for a restored queue).
+    pub totals: Totals,
+    /// Recent events per second.
+    pub rates: rates::Rates,
+    /// The oldest message's send time, ms since epoch.
+    pub oldest_sent_at: Option<u64>,
 }
 
 /// A page of a listing.
@@ -689,7 +704,7 @@ impl Sqs {
                 for dead_letter in dead {
                     let mut message = dead_letter.message;
                     message.set_dead_letter_source_arn(Some(source.clone()));
-                    inner.state.push_moved(message);
+                    inner.state.push_moved(message, now);
                 }
             });
             // Only now that they are on the DLQ: a crash before this line leaves a
@@ -738,16 +753,17 @@ impl Sqs {
         })
     }
 
-    /// Depths and totals of a queue, and the send time of its oldest message.
-    pub fn stats(&self, queue: &Queue) -> (Depths, Totals, Option<u64>) {
+    /// Depths, totals and rates of a queue, and the send time of its oldest message.
+    pub fn stats(&self, queue: &Queue) -> QueueStats {
         let now = self.now();
         self.locked(queue, |inner| {
             let QueueInner { config, state, .. } = inner;
-            (
-                state.depths(config, now),
-                state.totals(),
-                state.oldest_sent_at(),
-            )
+            QueueStats {
+                depths: state.depths(config, now),
+                totals: state.totals(),
+                rates: state.rates(now),
+                oldest_sent_at: state.oldest_sent_at(),
+            }
         })
     }
 
@@ -840,6 +856,12 @@ impl Sqs {
         render_policy(&queue.arn, &mut inner);
         self.record_queue(queue, &inner);
         Ok(())
+    }
+
+    /// Checks a queue's internal invariants (see `QueueState::check_invariants`); for tests
+    /// and fuzzing.
+    pub fn check_invariants(&self, queue: &Queue) -> std::result::Result<(), String> {
+        queue.inner.lock().state.check_invariants()
     }
 
     /// Every queue, for move tasks and stats.

@@ -157,7 +157,7 @@ impl Sqs {
         let task_id = uuid::Uuid::new_v4().to_string();
         let handle = BASE64
             .encode(serde_json::json!({"taskId": task_id, "sourceArn": source.arn}).to_string());
-        let (depths, _, _) = self.stats(&source);
+        let depths = self.stats(&source).depths;
         let task = Arc::new(MoveTask {
             handle: handle.clone(),
             source_arn: source.arn.clone(),
@@ -274,8 +274,9 @@ async fn run(sqs: Arc<Sqs>, source: Arc<Queue>, task: Arc<MoveTask>) {
                 let Some(target) = target_arn.as_deref().and_then(|arn| sqs.queue_by_arn(arn))
                 else {
                     // Nowhere to go: put it back (as a new arrival) and fail the task.
+                    let now = sqs.now();
                     sqs.locked(&source, |inner| {
-                        inner.state.push_moved(taken.message);
+                        inner.state.push_moved(taken.message, now);
                         inner.state.record_removed(taken.seq);
                     });
                     *task.state.lock() = (
@@ -286,7 +287,8 @@ async fn run(sqs: Arc<Sqs>, source: Arc<Queue>, task: Arc<MoveTask>) {
                 };
                 let mut message = taken.message;
                 message.set_dead_letter_source_arn(None);
-                sqs.locked(&target, |inner| inner.state.push_moved(message));
+                let now = sqs.now();
+                sqs.locked(&target, |inner| inner.state.push_moved(message, now));
                 // Recorded once it is in the target: a crash in between duplicates it.
                 sqs.locked(&source, |inner| inner.state.record_removed(taken.seq));
                 target.notify.notify_waiters();

@@ -21,6 +21,7 @@ use super::changes::Change;
 use super::error::{ErrorKind, Result, SqsError};
 use super::limits::{self, DEDUP_WINDOW_MILLIS, MAX_IN_FLIGHT_FIFO, MAX_IN_FLIGHT_STANDARD};
 use super::message::{self, Attributes, Message};
+use super::rates::{Event, RateMeter, Rates};
 
 /// Where a message is in its life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +159,7 @@ pub struct QueueState {
     next_sequence_number: u128,
     depths: Depths,
     totals: Totals,
+    rates: RateMeter,
     /// Durable changes not yet taken by the journal; `None` when nothing is journaled.
     changes: Option<Vec<Change>>,
 }
@@ -181,6 +183,7 @@ impl QueueState {
             next_sequence_number: 18_849_496_460_467_696_128,
             depths: Depths::default(),
             totals: Totals::default(),
+            rates: RateMeter::default(),
             changes: None,
         }
     }
@@ -223,6 +226,11 @@ impl QueueState {
     /// Totals since creation.
     pub fn totals(&self) -> Totals {
         self.totals
+    }
+
+    /// Sends, receives and deletes per second, recently.
+    pub fn rates(&self, now: u64) -> Rates {
+        self.rates.rates(now)
     }
 
     /// The instant (ms) the next delayed or in-flight message becomes visible, if any.
@@ -335,6 +343,7 @@ impl QueueState {
         };
         self.insert_recorded(message, state);
         self.totals.sent += 1;
+        self.rates.count(Event::Sent, now);
         Ok(SendOutcome {
             message_id,
             body_md5,
@@ -346,7 +355,7 @@ impl QueueState {
 
     /// Adds a message moved from another queue (a dead-letter move or a redrive): ready at
     /// once, receive count reset, send time kept.
-    pub fn push_moved(&mut self, mut message: Message) {
+    pub fn push_moved(&mut self, mut message: Message, now: u64) {
         message.receive_count = 0;
         message.first_received_at = None;
         if self.fifo {
@@ -358,6 +367,7 @@ impl QueueState {
         }
         self.insert_recorded(message, MessageState::Ready);
         self.totals.sent += 1;
+        self.rates.count(Event::Sent, now);
     }
 
     /// Inserts a new message and records it for the journal.
@@ -535,6 +545,7 @@ impl QueueState {
             entry.message.receive_count += 1;
             entry.message.first_received_at.get_or_insert(now);
             self.totals.received += 1;
+            self.rates.count(Event::Received, now);
             let (receive_count, first_received_at) =
                 (entry.message.receive_count, entry.message.first_received_at);
             delivered.push(Delivery {
@@ -563,6 +574,7 @@ impl QueueState {
             self.remove(seq);
             self.record(|uid| Change::Removed { uid, seq });
             self.totals.deleted += 1;
+            self.rates.count(Event::Deleted, now);
         }
         Ok(())
     }
@@ -717,6 +729,74 @@ impl QueueState {
         self.next_seq = self.next_seq.max(next_seq);
         self.next_sequence_number = self.next_sequence_number.max(next_sequence_number);
         self.next_nonce = self.next_nonce.max(now << 20);
+    }
+
+    /// Checks that the indexes and counts agree with the messages: each message is in exactly
+    /// one state and indexed for that state only; the depths add up; FIFO groups count their
+    /// in-flight messages right. For tests and fuzzing; returns what is wrong.
+    pub fn check_invariants(&self) -> std::result::Result<(), String> {
+        let mut counted = Depths::default();
+        let mut group_in_flight: HashMap<&str, usize> = HashMap::new();
+        for (&seq, entry) in &self.entries {
+            let in_ready = self.ready.contains(&seq);
+            match entry.state {
+                MessageState::Ready => {
+                    counted.visible += 1;
+                    if self.fifo == in_ready {
+                        return Err(format!("ready message {seq}: in ready index = {in_ready}"));
+                    }
+                }
+                MessageState::Delayed(at) | MessageState::InFlight(at) => {
+                    if in_ready || !self.timers.contains(&(at, seq)) {
+                        return Err(format!("{:?} message {seq} indexed wrongly", entry.state));
+                    }
+                    if let MessageState::InFlight(_) = entry.state {
+                        counted.in_flight += 1;
+                        let group = entry.message.group_id.as_deref().unwrap_or("");
+                        *group_in_flight.entry(group).or_default() += 1;
+                    } else {
+                        counted.delayed += 1;
+                    }
+                }
+            }
+            if !self.expiry.contains(&(entry.message.sent_at, seq)) {
+                return Err(format!("message {seq} missing from the retention index"));
+            }
+        }
+        if counted != self.depths {
+            return Err(format!(
+                "depths {:?} but messages say {counted:?}",
+                self.depths
+            ));
+        }
+        let indexed = (self.ready.len(), self.timers.len(), self.expiry.len());
+        let expected = (
+            if self.fifo { 0 } else { counted.visible },
+            counted.in_flight + counted.delayed,
+            self.entries.len(),
+        );
+        if indexed != expected {
+            return Err(format!("index sizes {indexed:?}, expected {expected:?}"));
+        }
+        if self.fifo {
+            let grouped: usize = self.groups.values().map(|g| g.messages.len()).sum();
+            if grouped != self.entries.len() {
+                return Err(format!(
+                    "{grouped} messages in groups, {} stored",
+                    self.entries.len()
+                ));
+            }
+            for (id, group) in &self.groups {
+                let actual = group_in_flight.get(&**id).copied().unwrap_or(0);
+                if group.in_flight != actual {
+                    return Err(format!(
+                        "group {id}: in_flight {} but {actual} are",
+                        group.in_flight
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Number of messages, whatever their state.
