@@ -63,6 +63,8 @@ struct Current {
     written: u64,
     /// Appends so far (all generations).
     appended: u64,
+    /// Whether something was appended since the sync thread last took the count.
+    unsynced: bool,
     failed: Option<String>,
     stop: bool,
 }
@@ -96,9 +98,15 @@ impl Shared {
         }
         current.written += frames.len() as u64;
         current.appended += count;
+        let was_synced = !std::mem::replace(&mut current.unsynced, true);
         let grown = current.written > self.compact_after.load(Ordering::Relaxed);
         drop(current);
-        self.wake.notify_one();
+        // `Always` syncs at once, so the thread must hear of every append; `Interval` only
+        // needs to hear that its timer should start (waking it on every append costs a
+        // context switch per request).
+        if self.policy == FsyncPolicy::Always || was_synced {
+            self.wake.notify_one();
+        }
         if grown {
             self.compaction_wanted.notify_one();
         }
@@ -153,6 +161,7 @@ impl Writer {
                 generation,
                 written: 0,
                 appended: 0,
+                unsynced: false,
                 failed: None,
                 stop: false,
             }),
@@ -231,6 +240,7 @@ fn sync_loop(shared: &Shared) {
             if current.failed.is_some() {
                 return;
             }
+            current.unsynced = false;
             (current.file.try_clone(), current.appended, current.stop)
         };
         if target > synced {
