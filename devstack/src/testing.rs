@@ -259,3 +259,55 @@ async fn start(migrator: &'static Migrator) -> Result<(Stack, TestStack), String
     };
     Ok((stack, test_stack))
 }
+
+/// Sends `bodies` to `queue_url` in batches of 10, at most 16 batches at a time: how tests fill
+/// a queue quickly. Fails on the first refused batch or entry.
+pub async fn send_in_batches(
+    client: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    bodies: &[String],
+) -> Result<(), TestStackError> {
+    use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+    let mut pending = tokio::task::JoinSet::new();
+    let mut outcome = Ok(());
+    for chunk in bodies.chunks(10) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(format!("e{i}"))
+                    .message_body(body)
+                    .build()
+                    .map_err(|e| TestStackError::Sqs(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (client, url) = (client.clone(), queue_url.to_string());
+        pending.spawn(async move {
+            let sent = client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| {
+                    TestStackError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+                })?;
+            match sent.failed().first() {
+                Some(failed) => Err(TestStackError::Sqs(format!(
+                    "batch entry refused: {failed:?}"
+                ))),
+                None => Ok(()),
+            }
+        });
+        while pending.len() >= 16 {
+            if let Some(done) = pending.join_next().await {
+                outcome = outcome.and(done.map_err(|e| TestStackError::Sqs(e.to_string()))?);
+            }
+        }
+    }
+    while let Some(done) = pending.join_next().await {
+        outcome = outcome.and(done.map_err(|e| TestStackError::Sqs(e.to_string()))?);
+    }
+    outcome
+}

@@ -11,9 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{
-    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
-};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
 const BIN: &str = env!("CARGO_BIN_EXE_devstack");
 const MESSAGES: usize = 10_000;
@@ -50,18 +48,6 @@ fn start(root: &Path, fsync: &str) -> (Child, String, String) {
     (child, endpoint.expect("an endpoint in the banner"), banner)
 }
 
-fn client(endpoint: &str) -> Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "x", "x", None, None, "test",
-        ))
-        .build();
-    Client::from_conf(config)
-}
-
 async fn attribute(client: &Client, url: &str, name: QueueAttributeName) -> String {
     client
         .get_queue_attributes()
@@ -77,42 +63,10 @@ async fn attribute(client: &Client, url: &str, name: QueueAttributeName) -> Stri
 }
 
 async fn send_all(client: &Client, url: &str) {
-    let batches: Vec<Vec<SendMessageBatchRequestEntry>> = (0..MESSAGES)
-        .collect::<Vec<_>>()
-        .chunks(10)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .map(|i| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(format!("e{}", i % 10))
-                        .message_body(format!("message-{i}"))
-                        .build()
-                        .unwrap()
-                })
-                .collect()
-        })
-        .collect();
-    let mut pending = tokio::task::JoinSet::new();
-    for batch in batches {
-        let (client, url) = (client.clone(), url.to_string());
-        pending.spawn(async move {
-            let out = client
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(batch))
-                .send()
-                .await
-                .unwrap();
-            assert!(out.failed().is_empty(), "{:?}", out.failed());
-        });
-        while pending.len() >= 16 {
-            pending.join_next().await.unwrap().unwrap();
-        }
-    }
-    while let Some(done) = pending.join_next().await {
-        done.unwrap();
-    }
+    let bodies: Vec<String> = (0..MESSAGES).map(|i| format!("message-{i}")).collect();
+    devstack::testing::send_in_batches(client, url, &bodies)
+        .await
+        .unwrap();
 }
 
 /// Receives everything, returning each body with its receive count.
@@ -152,7 +106,7 @@ async fn survives_kill_9(fsync: &str) {
     let root = tempfile::tempdir().unwrap();
     let (mut child, endpoint, banner) = start(root.path(), fsync);
     assert!(banner.contains("restored 0 queues"), "{banner}");
-    let sqs = client(&endpoint);
+    let sqs = devstack::launch::sqs::client(&endpoint);
     // Declared by default (no devstack.toml): orders, with orders-dlq as its DLQ.
     let url = sqs
         .get_queue_url()
@@ -177,7 +131,7 @@ async fn survives_kill_9(fsync: &str) {
 
     let (mut child, endpoint, banner) = start(root.path(), fsync);
     assert!(banner.contains("restored 2 queues"), "{banner}");
-    let sqs = client(&endpoint);
+    let sqs = devstack::launch::sqs::client(&endpoint);
     let url = sqs
         .get_queue_url()
         .queue_name("orders")

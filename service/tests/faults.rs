@@ -21,9 +21,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{
-    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
-};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use devstack::config::{DeadLetter, QueueDeclaration};
 use devstack::launch::postgres::{NativePostgres, PostgresBinaries, PostgresOptions};
 use devstack::launch::redis::{NativeRedis, RedisOptions};
@@ -162,40 +160,6 @@ fn submitted(id: Uuid) -> String {
         "order": {"id": id, "customer_id": "fault-test", "items": [{"sku": "A-1", "quantity": 1, "unit_price_cents": 100}]}
     })
     .to_string()
-}
-
-async fn send_all(client: &Client, url: &str, bodies: Vec<String>) {
-    let mut pending = tokio::task::JoinSet::new();
-    for chunk in bodies.chunks(10) {
-        let entries: Vec<SendMessageBatchRequestEntry> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(format!("e{i}"))
-                    .message_body(body)
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        let (client, url) = (client.clone(), url.to_string());
-        pending.spawn(async move {
-            let out = client
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .unwrap();
-            assert!(out.failed().is_empty());
-        });
-        while pending.len() >= 16 {
-            pending.join_next().await.unwrap().unwrap();
-        }
-    }
-    while let Some(done) = pending.join_next().await {
-        done.unwrap();
-    }
 }
 
 async fn depth(client: &Client, url: &str) -> u64 {
@@ -358,7 +322,9 @@ async fn every_message_is_accounted_for_exactly_once_through_service_database_an
     }
     let bodies_sent = bodies.len();
     let started = Instant::now();
-    send_all(&client, &queue_url, bodies).await;
+    devstack::testing::send_in_batches(&client, &queue_url, &bodies)
+        .await
+        .unwrap();
 
     let mut rig = Rig {
         dir: dir.path().to_path_buf(),
