@@ -44,7 +44,8 @@ kubectl -n "$NAMESPACE" rollout status deployment/postgres --timeout=180s
 kubectl -n "$NAMESPACE" rollout status deployment/redis --timeout=120s
 kubectl -n "$NAMESPACE" rollout status deployment/elasticmq --timeout=120s
 kubectl -n "$NAMESPACE" wait --for=condition=complete job/slipway-migrate --timeout=180s
-kubectl -n "$NAMESPACE" rollout status deployment/slipway --timeout=180s
+kubectl -n "$NAMESPACE" rollout status deployment/slipway-api --timeout=180s
+kubectl -n "$NAMESPACE" rollout status deployment/slipway-worker --timeout=180s
 
 cat <<INFO
 

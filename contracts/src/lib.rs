@@ -10,10 +10,12 @@
 //!   histogram quantiles).
 //! - [`redact`]: how a URL with a password is shown wherever it leaves a process (logs,
 //!   `devstack status`).
+//! - [`report`]: how a binary shows a person a fatal error (causes, never a backtrace).
 //!
 //! This crate holds data definitions and such shared rules only: no I/O beyond reading and
 //! writing the state file, no networking, no runtime.
 
 pub mod metrics;
 pub mod redact;
+pub mod report;
 pub mod state;

@@ -23,11 +23,20 @@ pub const WORKER_QUEUE_LAG_SECONDS: &str = "worker_queue_lag_seconds";
 /// Counter: order reads through the cache, by `result` (`hit`, `miss`).
 pub const ORDER_CACHE_TOTAL: &str = "order_cache_total";
 
+/// Counter: undo steps of an order creation that failed after the queue send failed, by
+/// `step` (`delete_order`, `release_idempotency_key`). Each one leaves an order row or an
+/// idempotency key behind; the log line names the order id.
+pub const ORDER_CREATE_UNDO_FAILURES_TOTAL: &str = "order_create_undo_failures_total";
+
+/// Counter: tasks of the service that ended in a panic, by `task`
+/// (`http_handler`, `worker`, `poller`, `deleter`, `status_feed`, `metrics_upkeep`).
+pub const PANICS_TOTAL: &str = "panics_total";
+
 /// The values of the `outcome` label of [`WORKER_MESSAGES_TOTAL`].
 pub const OUTCOMES: [&str; 3] = ["ok", "retry", "dead_letter"];
 
 /// Every metric name of the contract, for documentation checks.
-pub const ALL: [&str; 9] = [
+pub const ALL: [&str; 11] = [
     HTTP_REQUESTS_TOTAL,
     HTTP_REQUEST_DURATION_SECONDS,
     WORKER_POOL_SIZE,
@@ -37,6 +46,8 @@ pub const ALL: [&str; 9] = [
     WORKER_PROCESSING_DURATION_SECONDS,
     WORKER_QUEUE_LAG_SECONDS,
     ORDER_CACHE_TOTAL,
+    ORDER_CREATE_UNDO_FAILURES_TOTAL,
+    PANICS_TOTAL,
 ];
 
 #[cfg(test)]

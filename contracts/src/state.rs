@@ -134,8 +134,28 @@ impl StackState {
             source,
         })?;
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).map_err(io_err)?;
+        write_owner_only(&tmp, text.as_bytes()).map_err(io_err)?;
         std::fs::rename(&tmp, path).map_err(io_err)
+    }
+}
+
+/// Writes `bytes` to `path` readable by its owner only (0600 on Unix): the state file and
+/// `.devstack/env` hold URLs with the stack's password.
+pub fn write_owner_only(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).write(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        let mut file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        options.open(path)?.write_all(bytes)
     }
 }
 
@@ -193,6 +213,19 @@ mod tests {
         let json = serde_json::to_value(sample()).unwrap();
         assert_eq!(json["components"][0]["backend"], "embedded");
         assert!(json["components"][0].get("pid").is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_state_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, "{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        sample().write(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

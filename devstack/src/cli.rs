@@ -92,6 +92,10 @@ pub struct UpArgs {
     /// Service HTTP port (a free one is picked when taken).
     #[arg(long)]
     pub service_port: Option<u16>,
+    /// Start even when an emulator data file is damaged: keep every record that can be read
+    /// and move the damaged file aside (never deleted). Without it, damage stops `up`.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 /// Options of `devstack sqs`.
@@ -122,6 +126,11 @@ pub struct SqsArgs {
     /// `orders-dlq`).
     #[arg(long)]
     pub no_declared_queues: bool,
+    /// With --data-dir: start even when a data file is damaged, keeping every record that
+    /// can be read and moving the damaged file aside (never deleted). Without it, damage
+    /// stops the start and changes nothing.
+    #[arg(long, requires = "data_dir")]
+    pub repair: bool,
 }
 
 impl Cli {

@@ -13,7 +13,8 @@
 //! - [`stack`]: starts the launchers concurrently, creates the queues, holds the settings.
 //! - [`testing`]: one stack per test binary, `fresh_database()`, `fresh_queues()`.
 //! - [`process`]: child processes that cannot outlive devstack (process groups and watchdogs).
-//! - [`config`] (`devstack.toml`), [`paths`] (`.devstack/`), [`ports`], [`signals`].
+//! - [`config`] (`devstack.toml`), [`paths`] (`.devstack/`), [`ports`], [`signals`], [`secret`]
+//!   (the stack's password for Postgres and Redis).
 //! - [`sqs`]: `devstack sqs`, the emulator served alone (the emulator itself is the
 //!   `sqs-emulator` crate under `devstack/sqs-emulator/`).
 //!
@@ -27,6 +28,7 @@ pub mod launch;
 pub mod paths;
 pub mod ports;
 pub mod process;
+pub mod secret;
 pub mod signals;
 pub mod sqs;
 pub mod stack;

@@ -1,4 +1,8 @@
-//! The `devstack` binary: parses the command line and runs the chosen subcommand.
+//! The `devstack` binary: parses the command line and runs the chosen subcommand. An error
+//! is printed for people — the error and its causes, one a line — never with a backtrace,
+//! even under `RUST_BACKTRACE=1` (a panic, which is a bug, still prints its own).
+
+use std::process::ExitCode;
 
 use clap::Parser;
 use devstack::cli::{Cli, Command};
@@ -6,7 +10,17 @@ use devstack::commands;
 use devstack::paths::Paths;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", slipway_contracts::report::for_people(error.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -68,7 +68,12 @@ mod tests {
 
     #[test]
     fn a_free_port_is_kept() {
-        let port = free_port().unwrap();
-        assert_eq!(choose("x", port).unwrap(), Chosen { port, note: None });
+        // Another process may take a free port before `choose` looks (tests run in parallel):
+        // that is not this test's failure, so try a few ports.
+        let kept = (0..10).any(|_| {
+            let port = free_port().unwrap();
+            choose("x", port).unwrap() == Chosen { port, note: None }
+        });
+        assert!(kept, "a free port was never kept");
     }
 }

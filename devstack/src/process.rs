@@ -6,6 +6,10 @@
 //! by SIGKILL — the kernel closes the pipe, the watchdog reads end-of-file and signals the
 //! child's whole process group, then kills it. This needs no `unsafe` (no `pre_exec`), works on
 //! Linux and macOS, and works for test binaries that use the library as well as for the CLI.
+//!
+//! Dropping a `ManagedChild` that was not stopped (a start abandoned half way, when Ctrl-C
+//! interrupts `devstack up`) sends the group its stop signal at once; the watchdog, whose pipe
+//! closes with it, follows with SIGKILL if the group is still there three seconds later.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -28,6 +32,7 @@ pub struct ManagedChild {
     stop_signal: Signal,
     watchdog: Option<(Child, ChildStdin)>,
     log: PathBuf,
+    stopped: bool,
 }
 
 /// Why a child could not be started or stopped.
@@ -104,6 +109,7 @@ impl ManagedChild {
             stop_signal,
             watchdog: None,
             log: log.to_owned(),
+            stopped: false,
         };
         let mut watchdog = Command::new("sh");
         watchdog
@@ -149,6 +155,12 @@ impl ManagedChild {
         self.child.try_wait().ok().flatten()
     }
 
+    /// Waits for the child to exit (a build, say). Cancel-safe: dropping the future leaves
+    /// the child running, and dropping the `ManagedChild` stops it.
+    pub async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.child.wait().await
+    }
+
     /// The last lines of the log, for error messages.
     pub fn log_tail(&self, lines: usize) -> String {
         log_tail(&self.log, lines)
@@ -171,6 +183,7 @@ impl ManagedChild {
         }
         // Whatever the child left in its group (a postgres backend) goes too.
         let _ = killpg(group, Signal::SIGKILL);
+        self.stopped = true;
         if let Some((mut dog, stdin)) = self.watchdog.take() {
             if let Some(dog_pid) = dog.id() {
                 let _ = kill(
@@ -180,6 +193,18 @@ impl ManagedChild {
             }
             drop(stdin);
             let _ = dog.wait().await;
+        }
+    }
+}
+
+impl Drop for ManagedChild {
+    fn drop(&mut self) {
+        if self.stopped || self.pid == 0 {
+            return;
+        }
+        if let Ok(raw) = i32::try_from(self.pid) {
+            // The group: a build's compilers, a server's workers.
+            let _ = killpg(Pid::from_raw(raw), self.stop_signal);
         }
     }
 }

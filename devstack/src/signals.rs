@@ -1,26 +1,55 @@
 //! The shutdown signal: Ctrl-C (SIGINT) or SIGTERM, whichever comes first.
+//!
+//! [`Shutdown`] listens from the moment it is created, so a command that creates it first
+//! (as `devstack up` does, before it starts anything) hears a signal sent at any moment of
+//! a long start — the build of the service, the wait for Postgres — not only once the stack
+//! is up.
 
-/// Completes on Ctrl-C or SIGTERM. If a handler cannot be installed, that signal is ignored
-/// and the other still works.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// Listens for SIGINT and SIGTERM from its creation on.
+#[derive(Debug)]
+pub struct Shutdown {
+    interrupt: Option<Signal>,
+    terminate: Option<Signal>,
+}
+
+impl Shutdown {
+    /// Starts listening. A signal whose handler cannot be installed is ignored (the other
+    /// still works), as tokio reports that only on exotic platforms.
+    pub fn listen() -> Self {
+        Self {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
+
+    /// Completes at the next SIGINT or SIGTERM (at once for one already received).
+    pub async fn recv(&mut self) {
+        let interrupt = async {
+            match &mut self.interrupt {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let terminate = async {
+            match &mut self.terminate {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = interrupt => {}
+            () = terminate => {}
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM (listening from the first poll).
+pub async fn shutdown_signal() {
+    Shutdown::listen().recv().await;
 }

@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use sqs_emulator::core::SqsSettings;
 use sqs_emulator::persist::PersistOptions;
-use sqs_emulator::server::Emulator;
+use sqs_emulator::server::{Emulator, StartError};
 
 use crate::cli::SqsArgs;
 use crate::config::DevstackConfig;
-use crate::launch::sqs::create_queues;
+use crate::launch::sqs::{create_queues, recovery_notes};
 use crate::paths::Paths;
 use crate::signals::shutdown_signal;
 
@@ -30,20 +30,15 @@ pub async fn run(paths: &Paths, args: SqsArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.data_dir {
         let mut options = PersistOptions::new(dir);
         options.fsync = args.fsync;
+        options.repair = args.repair;
         builder = builder.persist(options);
     }
-    let emulator = builder
-        .bind(addr)
-        .await
-        .with_context(|| match &args.data_dir {
-            Some(dir) => format!(
-                "cannot start on {addr} with data in {} (another emulator there? try --port 0)",
-                dir.display()
-            ),
-            None => format!(
-                "cannot listen on {addr} (is another emulator or ElasticMQ running? try --port 0)"
-            ),
-        })?;
+    let emulator = builder.bind(addr).await.map_err(|e| match e {
+        StartError::Bind { .. } => anyhow::Error::new(e).context(format!(
+            "cannot listen on {addr} (is another emulator or ElasticMQ running? try --port 0)"
+        )),
+        other => anyhow::Error::new(other),
+    })?;
     let endpoint = emulator.endpoint();
     println!("SQS emulator listening on {endpoint} (AWS JSON 1.0 and Query protocols)");
     if let (Some(dir), Some(recovery)) = (emulator.data_dir(), emulator.recovery()) {
@@ -54,11 +49,8 @@ pub async fn run(paths: &Paths, args: SqsArgs) -> anyhow::Result<()> {
             recovery.queues,
             recovery.records
         );
-        if recovery.truncated_bytes > 0 {
-            println!(
-                "  the journal ended in a torn record ({} bytes), cut off",
-                recovery.truncated_bytes
-            );
+        for note in recovery_notes(recovery) {
+            println!("  note: {note}");
         }
     }
     if !declared.is_empty() {

@@ -32,6 +32,8 @@ pub struct StackOptions {
     pub redis_url: Option<String>,
     /// Use this SQS endpoint instead of starting one.
     pub sqs_url: Option<String>,
+    /// Start the emulator over damaged data files, keeping what can be read.
+    pub repair: bool,
 }
 
 impl StackOptions {
@@ -50,6 +52,7 @@ impl StackOptions {
             postgres_url: None,
             redis_url: None,
             sqs_url: None,
+            repair: false,
         }
     }
 }
@@ -150,16 +153,25 @@ impl Stack {
             0
         };
 
+        let password = if options.ephemeral {
+            crate::secret::generate()
+        } else {
+            let path = data_dir.join("password");
+            crate::secret::load_or_create(&path).map_err(|e| {
+                LaunchError::Io(format!("cannot read or create {}: {e}", path.display()))
+            })?
+        };
+        let dirs = Dirs {
+            data: &data_dir,
+            logs: &log_dir,
+            password: &password,
+        };
         let postgres = timed(
             "postgres",
             progress,
-            start_postgres(options, &data_dir, &log_dir, pg_port),
+            start_postgres(options, &dirs, pg_port),
         );
-        let redis = timed(
-            "redis",
-            progress,
-            start_redis(options, &data_dir, &log_dir, redis_port),
-        );
+        let redis = timed("redis", progress, start_redis(options, &dirs, redis_port));
         let sqs = timed("sqs", progress, start_sqs(options, &data_dir, sqs_port));
         let (postgres, redis, sqs) = tokio::join!(postgres, redis, sqs);
 
@@ -167,7 +179,14 @@ impl Stack {
         let mut first_error = None;
         for result in [postgres, redis, sqs] {
             match result {
-                Ok(started) => components.push(started),
+                Ok(started) => {
+                    if let Running::EmbeddedSqs(emulator) = &started.running
+                        && let Some(recovery) = emulator.recovery()
+                    {
+                        notes.extend(sqs::recovery_notes(recovery));
+                    }
+                    components.push(started);
+                }
                 Err(e) => {
                     first_error.get_or_insert(e);
                 }
@@ -284,6 +303,7 @@ impl Stack {
         let chosen = ports::choose("service", port)
             .map_err(|e| LaunchError::Io(format!("service: no free port: {e}")))?;
         self.notes.extend(chosen.note);
+        let build_log = log.with_file_name("build.log");
         let options = crate::launch::service::ServiceOptions {
             workspace: workspace.to_owned(),
             port: chosen.port,
@@ -292,7 +312,7 @@ impl Stack {
             echo,
         };
         let started = timed("service", progress, async {
-            let binary = crate::launch::service::build(workspace).await?;
+            let binary = crate::launch::service::build(workspace, &build_log).await?;
             let process = crate::launch::service::ServiceProcess::start(&binary, &options).await?;
             Ok((Running::Service(process), "native"))
         })
@@ -382,12 +402,19 @@ fn docker_unavailable(component: &str) -> LaunchError {
     ))
 }
 
+/// Where a native component keeps its data and logs, and the stack's password.
+struct Dirs<'a> {
+    data: &'a std::path::Path,
+    logs: &'a std::path::Path,
+    password: &'a str,
+}
+
 async fn start_postgres(
     options: &StackOptions,
-    data_dir: &std::path::Path,
-    log_dir: &std::path::Path,
+    dirs: &Dirs<'_>,
     port: u16,
 ) -> Result<(Running, &'static str), LaunchError> {
+    let (data_dir, log_dir) = (dirs.data, dirs.logs);
     if let Some(url) = &options.postgres_url {
         external::check_reachable("postgres", url).await?;
         return Ok((Running::External(url.clone()), "external"));
@@ -422,6 +449,7 @@ async fn start_postgres(
                 } else {
                     None
                 },
+                password: dirs.password.to_string(),
             };
             Ok((
                 Running::NativePostgres(NativePostgres::start(&binaries, &pg_options).await?),
@@ -433,10 +461,10 @@ async fn start_postgres(
 
 async fn start_redis(
     options: &StackOptions,
-    data_dir: &std::path::Path,
-    log_dir: &std::path::Path,
+    dirs: &Dirs<'_>,
     port: u16,
 ) -> Result<(Running, &'static str), LaunchError> {
+    let (data_dir, log_dir) = (dirs.data, dirs.logs);
     if let Some(url) = &options.redis_url {
         external::check_reachable("redis", url).await?;
         return Ok((Running::External(url.clone()), "external"));
@@ -459,6 +487,7 @@ async fn start_redis(
                 port,
                 ephemeral: options.ephemeral,
                 log: log_dir.join("redis.log"),
+                password: dirs.password.to_string(),
             };
             Ok((
                 Running::NativeRedis(NativeRedis::start(&binary, &redis_options).await?),
@@ -485,6 +514,7 @@ async fn start_sqs(
                     (!options.ephemeral)
                         .then(|| data_dir.join("sqs"))
                         .as_deref(),
+                    options.repair,
                 )
                 .await?,
             ),

@@ -260,6 +260,25 @@ async fn start(migrator: &'static Migrator) -> Result<(Stack, TestStack), String
     Ok((stack, test_stack))
 }
 
+/// Whether this run is CI's (`CI` set to anything but `false`/`0`, as CI systems set it).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A test cannot run here for want of `reason` (a tool, a user). On a developer's machine
+/// it says so and the test returns; under CI it fails, because there a missing tool is a
+/// broken install, not an excuse. Call it and `return` when it returns.
+///
+/// # Panics
+/// Under CI, always.
+pub fn missing_tool(reason: &str) {
+    assert!(
+        !in_ci(),
+        "{reason} — CI is set, so this is a failure, not a skip (install it; .ci/run does)"
+    );
+    eprintln!("SKIPPED: {reason}");
+}
+
 /// Sends `bodies` to `queue_url` in batches of 10, at most 16 batches at a time: how tests fill
 /// a queue quickly. Fails on the first refused batch or entry.
 pub async fn send_in_batches(

@@ -218,11 +218,13 @@ fn sigkill_of_up_leaves_no_child_and_the_next_up_recovers() {
 #[test]
 fn an_unprivileged_user_can_run_it_too() {
     if !nix::unistd::Uid::effective().is_root() {
-        eprintln!("skipped: already running as a normal user (the other tests cover that case)");
+        devstack::testing::missing_tool(
+            "this test switches to user nobody, which needs root (the other tests cover a normal user)",
+        );
         return;
     }
     if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("skipped: setpriv (util-linux) is not installed");
+        devstack::testing::missing_tool("setpriv (util-linux) is not installed");
         return;
     }
     use std::os::unix::fs::PermissionsExt as _;
@@ -231,10 +233,10 @@ fn an_unprivileged_user_can_run_it_too() {
         .skip(1)
         .find(|dir| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 == 0));
     if let Some(dir) = blocked {
-        eprintln!(
-            "skipped: {} is not traversable by other users, so `nobody` cannot run the binary",
+        devstack::testing::missing_tool(&format!(
+            "{} is not traversable by other users, so `nobody` cannot run the binary",
             dir.display()
-        );
+        ));
         return;
     }
     let root = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! Startup: build every adapter from the settings, bind the HTTP listener (port 0 gives a free
-//! one, for tests), start the worker pool and the status-feed subscriber, and shut all of it
-//! down in order: stop accepting, drain the workers, finish.
+//! one, for tests), start the worker pool (unless the role is `api`) and the status-feed
+//! subscriber, and shut all of it down in order: stop accepting, drain the workers, finish.
+//! A `worker` replica serves only the operational endpoints over HTTP.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,7 +27,8 @@ use crate::worker::{WorkerPool, WorkerSettings};
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
-    worker: WorkerPool,
+    /// None for an API-only replica (`--role api`).
+    worker: Option<WorkerPool>,
     feed: RedisStatusFeed,
     shutdown: CancellationToken,
     connections: crate::http::serve::ConnectionLimits,
@@ -77,7 +79,8 @@ impl Application {
             },
         )
         .context("DATABASE_URL is not a valid Postgres URL")?;
-        let redis = Redis::new(redis_url).context("REDIS_URL is not a valid Redis URL")?;
+        let redis = Redis::new(redis_url, settings.redis_ca_cert.as_deref())
+            .context("REDIS_URL is not a valid Redis URL, or REDIS_CA_CERT cannot be read")?;
         let sqs = sqs_client(settings).await;
         let feed = RedisStatusFeed::new(redis.clone());
         let service = OrderService::new(
@@ -120,10 +123,18 @@ impl Application {
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_seconds),
             wait_time_seconds: settings.sqs_wait_time_seconds,
         };
+        let router = if settings.role.serves_api() {
+            http::router(state, limits)
+        } else {
+            http::operations_router(state, limits)
+        };
         Ok(Self {
             listener,
-            router: http::router(state, limits),
-            worker: WorkerPool::new(sqs, service, worker_settings),
+            router,
+            worker: settings
+                .role
+                .runs_workers()
+                .then(|| WorkerPool::new(sqs, service, worker_settings)),
             feed,
             shutdown,
             connections: crate::http::serve::ConnectionLimits {
@@ -154,8 +165,13 @@ impl Application {
             shutdown,
             connections,
         } = self;
-        let worker = tokio::spawn(worker.run_when_ready(shutdown.clone()));
+        let worker = worker.map(|pool| tokio::spawn(pool.run_when_ready(shutdown.clone())));
         let subscriber = tokio::spawn(feed.run_subscriber(shutdown.clone()));
+        let upkeep = telemetry::spawn_metrics_upkeep(
+            telemetry::metrics_handle(),
+            telemetry::METRICS_UPKEEP_EVERY,
+            shutdown.clone(),
+        );
         let token = shutdown.clone();
         tokio::spawn(async move {
             signal.await;
@@ -165,8 +181,11 @@ impl Application {
         let served =
             crate::http::serve::serve(listener, router, shutdown.clone(), connections).await;
         shutdown.cancel();
-        let _ = worker.await;
-        let _ = subscriber.await;
+        if let Some(worker) = worker {
+            telemetry::report_task_end("worker", worker.await);
+        }
+        telemetry::report_task_end("status_feed", subscriber.await);
+        telemetry::report_task_end("metrics_upkeep", upkeep.await);
         served.context("HTTP server failed")
     }
 }

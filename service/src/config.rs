@@ -40,6 +40,31 @@ pub enum Command {
     },
 }
 
+/// What a `serve` process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Role {
+    /// The HTTP API and the worker pool (the default; one process does everything).
+    #[default]
+    All,
+    /// The HTTP API only: polls no queue. Scale it on CPU.
+    Api,
+    /// The worker pool only; HTTP serves `/health`, `/livez` and `/metrics`. Scale it on
+    /// queue depth.
+    Worker,
+}
+
+impl Role {
+    /// Whether this process serves the orders API.
+    pub fn serves_api(self) -> bool {
+        matches!(self, Self::All | Self::Api)
+    }
+
+    /// Whether this process runs the worker pool.
+    pub fn runs_workers(self) -> bool {
+        matches!(self, Self::All | Self::Worker)
+    }
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -69,6 +94,14 @@ pub struct Settings {
     /// Redis connection URL.
     #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<String>,
+    /// What `serve` runs: `all` (API and workers), `api` (no queue polling) or `worker`
+    /// (HTTP serves only /health, /livez and /metrics).
+    #[arg(long, env = "SERVICE_ROLE", value_enum, default_value_t = Role::All, global = true)]
+    pub role: Role,
+    /// A CA certificate (PEM) to trust for `rediss://` instead of the Web PKI roots (a
+    /// private CA; ElastiCache needs none).
+    #[arg(long, env = "REDIS_CA_CERT", global = true)]
+    pub redis_ca_cert: Option<std::path::PathBuf>,
     /// URL of the orders queue.
     #[arg(long, env = "SQS_QUEUE_URL", global = true)]
     pub sqs_queue_url: Option<String>,
@@ -309,6 +342,25 @@ mod tests {
         assert_eq!(cli.command(), Command::Serve);
         assert_eq!(cli.settings.http_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(cli.settings.worker_concurrency, 8);
+    }
+
+    #[test]
+    fn the_role_is_a_flag_or_its_variable() {
+        assert_eq!(
+            Cli::try_parse_from(["service"]).unwrap().settings.role,
+            Role::All
+        );
+        let cli = Cli::try_parse_from(["service", "serve", "--role", "worker"]).unwrap();
+        assert_eq!(cli.settings.role, Role::Worker);
+        assert!(!Role::Worker.serves_api() && Role::Worker.runs_workers());
+        assert!(Role::Api.serves_api() && !Role::Api.runs_workers());
+        let env = BTreeMap::from([("SERVICE_ROLE".to_owned(), "api".to_owned())]);
+        assert_eq!(
+            Cli::try_parse_with_env(&env, &[]).unwrap().settings.role,
+            Role::Api
+        );
+        let err = Cli::try_parse_from(["service", "--role", "both"]).unwrap_err();
+        assert!(err.to_string().contains("--role"), "{err}");
     }
 
     #[test]

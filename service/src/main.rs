@@ -1,5 +1,13 @@
 //! The `service` binary: parses the configuration, sets up telemetry and runs `serve` (the
-//! default), `migrate` or `healthcheck`.
+//! default), `migrate` or `healthcheck`. A fatal error is printed for people (its causes, no
+//! backtrace) and logged.
+
+use std::process::ExitCode;
+
+/// The static (musl) build's allocator: musl's own serialises threads on one lock.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
 use service::app::{self, Application};
@@ -7,9 +15,20 @@ use service::config::{Cli, Command};
 use service::telemetry;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init_tracing(cli.settings.log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "stopped");
+            eprintln!("{}", slipway_contracts::report::for_people(error.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command() {
         Command::Migrate => {
             app::migrate(&cli.settings).await?;

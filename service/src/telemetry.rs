@@ -1,23 +1,85 @@
-//! Telemetry: tracing to stdout (JSON or pretty) and the Prometheus recorder behind
-//! `/metrics`. Metric names are the contract in `slipway_contracts::metrics` (METRICS.md).
+//! Telemetry: tracing to stdout (JSON or pretty), the Prometheus recorder behind `/metrics`
+//! and its upkeep, and how panics are reported. Metric names are the contract in
+//! `slipway_contracts::metrics` (METRICS.md).
 
+use std::any::Any;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use slipway_contracts::metrics as names;
 
 use crate::config::LogFormat;
 
-/// Installs the tracing subscriber (once; later calls are ignored, as in tests).
+/// Installs the tracing subscriber, writing to stdout (once; later calls are ignored, as in
+/// tests).
 pub fn init_tracing(format: LogFormat) {
+    init_tracing_to(format, std::io::stdout);
+}
+
+/// Installs the tracing subscriber writing to `writer` (tests capture the log this way).
+pub fn init_tracing_to<W>(format: LogFormat, writer: W)
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn")
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+}
+
+/// How often the recorder's upkeep runs: it drains histogram samples into their buckets
+/// (otherwise they pile up until the next scrape, without bound when nobody scrapes).
+pub const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Runs `handle`'s upkeep every `every` until `shutdown`.
+pub fn spawn_metrics_upkeep(
+    handle: PrometheusHandle,
+    every: Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = tick.tick() => handle.run_upkeep(),
+            }
+        }
+    })
+}
+
+/// The message of a panic's payload (`panic!("…")` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic with a non-string payload)")
+}
+
+/// Logs a panic of `task` with its message and counts it in `panics_total`.
+pub fn report_panic(task: &'static str, payload: &(dyn Any + Send)) {
+    let message = panic_message(payload);
+    tracing::error!(task, panic = message, "a task panicked");
+    metrics::counter!(names::PANICS_TOTAL, "task" => task).increment(1);
+}
+
+/// Reports how a background task ended: a panic is logged and counted; a cancellation is
+/// not an error.
+pub fn report_task_end(task: &'static str, ended: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = ended
+        && error.is_panic()
+    {
+        report_panic(task, error.into_panic().as_ref());
+    }
 }
 
 /// Latency buckets (seconds) for HTTP and processing: 0.5 ms to 10 s.
@@ -34,30 +96,7 @@ pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Full(names::HTTP_REQUEST_DURATION_SECONDS.into()),
-                    &LATENCY_BUCKETS,
-                )
-                .and_then(|b| {
-                    b.set_buckets_for_metric(
-                        Matcher::Full(names::WORKER_PROCESSING_DURATION_SECONDS.into()),
-                        &LATENCY_BUCKETS,
-                    )
-                })
-                .and_then(|b| {
-                    b.set_buckets_for_metric(
-                        Matcher::Full(names::WORKER_QUEUE_LAG_SECONDS.into()),
-                        &LAG_BUCKETS,
-                    )
-                });
-            let recorder = match builder {
-                Ok(builder) => builder.build_recorder(),
-                Err(error) => {
-                    tracing::warn!(%error, "histogram buckets rejected; using summaries");
-                    PrometheusBuilder::new().build_recorder()
-                }
-            };
+            let recorder = build_recorder();
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed");
@@ -66,6 +105,34 @@ pub fn metrics_handle() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+/// A recorder with the service's histogram buckets (not installed).
+pub fn build_recorder() -> metrics_exporter_prometheus::PrometheusRecorder {
+    let builder = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(names::HTTP_REQUEST_DURATION_SECONDS.into()),
+            &LATENCY_BUCKETS,
+        )
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full(names::WORKER_PROCESSING_DURATION_SECONDS.into()),
+                &LATENCY_BUCKETS,
+            )
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full(names::WORKER_QUEUE_LAG_SECONDS.into()),
+                &LAG_BUCKETS,
+            )
+        });
+    match builder {
+        Ok(builder) => builder.build_recorder(),
+        Err(error) => {
+            tracing::warn!(%error, "histogram buckets rejected; using summaries");
+            PrometheusBuilder::new().build_recorder()
+        }
+    }
 }
 
 fn describe() {

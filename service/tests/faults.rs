@@ -223,8 +223,8 @@ async fn every_message_is_accounted_for_exactly_once_through_service_database_an
         PostgresBinaries::find(),
         devstack::launch::redis::find_binary(),
     ) else {
-        eprintln!(
-            "SKIPPED: the fault test needs postgres and redis-server installed (.ci/run installs them)"
+        devstack::testing::missing_tool(
+            "the fault test needs postgres and redis-server installed (apt-get install postgresql redis-server)",
         );
         return;
     };
@@ -243,6 +243,7 @@ async fn every_message_is_accounted_for_exactly_once_through_service_database_an
         ephemeral: false,
         log: dir.path().join("postgres.log"),
         cleanup_on_crash: None,
+        password: devstack::secret::generate(),
     };
     let postgres = NativePostgres::start(&postgres_binaries, &postgres_options)
         .await
@@ -252,11 +253,12 @@ async fn every_message_is_accounted_for_exactly_once_through_service_database_an
         port: free_port().unwrap(),
         ephemeral: true,
         log: dir.path().join("redis.log"),
+        password: devstack::secret::generate(),
     };
     let redis = NativeRedis::start(&redis_binary, &redis_options)
         .await
         .unwrap();
-    let emulator = sqs_launch::start_embedded(0, None).await.unwrap();
+    let emulator = sqs_launch::start_embedded(0, None, false).await.unwrap();
     let endpoint = emulator.endpoint();
     let client = sqs_launch::client(&endpoint);
     let declared = [

@@ -124,6 +124,7 @@ impl OwnPostgres {
             ephemeral: true,
             log: dir.path().join("pg.log"),
             cleanup_on_crash: None,
+            password: devstack::secret::generate(),
         };
         Self {
             binaries: PostgresBinaries::find().unwrap(),

@@ -140,7 +140,7 @@ async fn dlq_depth(queues: &devstack::testing::TestQueues) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_moves_under_load_and_redrives_a_dead_letter() {
     if !Tmux::available() {
-        eprintln!("SKIPPED: tmux is not installed (apt-get install tmux); .ci/run installs it");
+        devstack::testing::missing_tool("tmux is not installed (apt-get install tmux)");
         return;
     }
     let stack = TestStack::shared(&service::MIGRATOR);

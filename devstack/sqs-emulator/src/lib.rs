@@ -11,13 +11,14 @@
 //! - [`protocol`]: the AWS JSON 1.0 adapter — wire shapes, one module per action family, and
 //!   the mapping of core errors to AWS error codes — and the Query adapter, which translates
 //!   to and from it.
-//! - [`server`]: axum on tokio; [`server::Emulator`] binds and runs until a shutdown signal.
+//! - [`server`]: axum on tokio; [`server::Emulator`] binds and runs until a shutdown signal;
+//!   [`listener`] is its connection loop (header-read timeout, bounded graceful drain).
 //! - [`persist`]: the optional data directory — a journal of the core's changes with snapshot
 //!   compaction, replayed at start, so queues and messages survive a restart or a crash.
 //! - [`dev_api`]: developer endpoints outside the AWS API (queue stats, side-effect-free peek).
 //!
 //! ```no_run
-//! # async fn example() -> std::io::Result<()> {
+//! # async fn example() -> Result<(), sqs_emulator::server::StartError> {
 //! let server = sqs_emulator::server::Emulator::builder().bind("127.0.0.1:0".parse().unwrap()).await?;
 //! println!("SQS at {}", server.endpoint());
 //! # Ok(()) }
@@ -25,6 +26,7 @@
 
 pub mod core;
 pub mod dev_api;
+pub mod listener;
 pub mod persist;
 pub mod protocol;
 pub mod server;

@@ -1,11 +1,12 @@
 //! The transport: axum on tokio. Routes every request to the protocol adapter it speaks: JSON
 //! when `X-Amz-Target` is present, Query when its form parameters (a POST body, or a GET
-//! query string) hold an `Action`. Builds queue URLs from the `Host` header and shuts down
-//! gracefully.
+//! query string) hold an `Action`. Builds queue URLs from the `Host` header; the connection
+//! loop (header-read timeout, graceful drain) is `listener.rs`.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -18,7 +19,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::core::{Clock, ErrorKind, Sqs, SqsError, SqsSettings, SystemClock};
-use crate::persist::{PersistOptions, Recovery, Store};
+use crate::listener::DEFAULT_HEADER_READ_TIMEOUT;
+use crate::persist::{PersistError, PersistOptions, Recovery, Store};
 use crate::protocol::context::RequestContext;
 use crate::protocol::{WireResponse, json, query};
 
@@ -125,12 +127,42 @@ fn into_response(wire: WireResponse) -> Response {
     response
 }
 
+/// Why an emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The data directory could not be opened or read.
+    #[error(transparent)]
+    Persist(#[from] PersistError),
+    /// Opening the data directory panicked (a bug).
+    #[error("opening the data directory failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// Builds and starts an emulator.
-#[derive(Default)]
 pub struct EmulatorBuilder {
     settings: SqsSettings,
     clock: Option<Arc<dyn Clock>>,
     persist: Option<PersistOptions>,
+    header_read_timeout: Duration,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            settings: SqsSettings::default(),
+            clock: None,
+            persist: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+        }
+    }
 }
 
 impl EmulatorBuilder {
@@ -153,11 +185,19 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How long a client may take to send a request's headers before its connection is
+    /// closed (10 s by default).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
     /// Binds `addr` (port 0 for any free port), restores persisted state, and serves in a
     /// background task.
-    pub async fn bind(self, addr: SocketAddr) -> std::io::Result<Emulator> {
-        let listener = TcpListener::bind(addr).await?;
-        let local_addr = listener.local_addr()?;
+    pub async fn bind(self, addr: SocketAddr) -> Result<Emulator, StartError> {
+        let bind_error = |source| StartError::Bind { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
         let sqs = Sqs::new(
             self.settings,
             self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -168,13 +208,12 @@ impl EmulatorBuilder {
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(sqs.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let task = tokio::spawn(crate::listener::serve(
+            listener,
+            app,
+            stopped,
+            self.header_read_timeout,
+        ));
         Ok(Emulator {
             sqs,
             local_addr,
@@ -192,14 +231,12 @@ struct Persistence {
     compactor: JoinHandle<()>,
 }
 
-async fn open_store(sqs: &Arc<Sqs>, options: PersistOptions) -> std::io::Result<Persistence> {
+async fn open_store(sqs: &Arc<Sqs>, options: PersistOptions) -> Result<Persistence, StartError> {
     let opened = {
         let sqs = sqs.clone();
         tokio::task::spawn_blocking(move || Store::open(&sqs, &options)).await
     };
-    let (store, recovery) = opened
-        .map_err(std::io::Error::other)?
-        .map_err(std::io::Error::other)?;
+    let (store, recovery) = opened??;
     let compactor = tokio::spawn({
         let (store, sqs) = (store.clone(), Arc::downgrade(sqs));
         async move {

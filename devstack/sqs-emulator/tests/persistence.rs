@@ -22,6 +22,7 @@ async fn start_at(dir: &Path, fsync: FsyncPolicy, compact_after: u64) -> TestSqs
         dir: dir.to_path_buf(),
         fsync,
         compact_after,
+        repair: false,
     };
     let emulator = Emulator::builder()
         .persist(options)

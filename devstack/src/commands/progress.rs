@@ -25,6 +25,17 @@ impl Spinners {
     }
 }
 
+impl Spinners {
+    /// Stops every spinner still turning (an interrupted start), leaving its line.
+    pub fn clear(&self) {
+        if let Ok(bars) = self.bars.lock() {
+            for bar in bars.values().filter(|b| !b.is_finished()) {
+                bar.abandon_with_message("interrupted");
+            }
+        }
+    }
+}
+
 impl Progress for Spinners {
     fn starting(&self, component: &str) {
         let bar = self.multi.add(ProgressBar::new_spinner());

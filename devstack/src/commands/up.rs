@@ -1,5 +1,10 @@
 //! `devstack up`: clean up after a crashed run, start the stack, print the table and the env,
 //! write `.devstack/env` and `.devstack/state.json`, run until Ctrl-C or SIGTERM, stop cleanly.
+//!
+//! Signals are heard from the first moment: a Ctrl-C or SIGTERM while the stack is still
+//! starting (building the service can take minutes) abandons the start, which stops every
+//! child started so far (each `ManagedChild` stops its process group when dropped, and the
+//! build runs as one), and `up` exits at once with an error.
 
 use std::time::Duration;
 
@@ -12,13 +17,41 @@ use crate::config::DevstackConfig;
 use crate::launch::external::redact;
 use crate::paths::Paths;
 use crate::process::is_alive;
-use crate::signals::shutdown_signal;
+use crate::signals::Shutdown;
 use crate::stack::{Stack, StackOptions};
 
 /// Runs `devstack up`.
 pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
+    let mut signals = Shutdown::listen();
+    let spinners = Spinners::default();
+    let stack = tokio::select! {
+        started = start(paths, &args, &spinners) => started?,
+        () = signals.recv() => {
+            spinners.clear();
+            anyhow::bail!("interrupted while starting; everything started so far was stopped");
+        }
+    };
+    let state = stack.state();
+    state.write(&paths.state_file())?;
+    slipway_contracts::state::write_owner_only(&paths.env_file(), state.env_vars().as_bytes())
+        .with_context(|| format!("cannot write {}", paths.env_file().display()))?;
+    announce(paths, &stack, &state);
+
+    signals.recv().await;
+    println!("\nstopping…");
+    let _ = std::fs::remove_file(paths.state_file());
+    let _ = std::fs::remove_file(paths.env_file());
+    tokio::time::timeout(Duration::from_secs(30), stack.stop())
+        .await
+        .context("components did not stop within 30 s")?;
+    println!("stopped");
+    Ok(())
+}
+
+/// Starts the infrastructure, then the service unless `--no-service`.
+async fn start(paths: &Paths, args: &UpArgs, spinners: &Spinners) -> anyhow::Result<Stack> {
     let mut config = DevstackConfig::load(&paths.config_file())?;
-    apply_flags(&mut config, &args);
+    apply_flags(&mut config, args);
     std::fs::create_dir_all(&paths.dir)
         .with_context(|| format!("cannot create {}", paths.dir.display()))?;
     clean_up_after_crash(paths)?;
@@ -31,29 +64,29 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
         postgres_url: args.postgres_url.clone(),
         redis_url: args.redis_url.clone(),
         sqs_url: args.sqs_url.clone(),
+        repair: args.repair,
     };
-    let spinners = Spinners::default();
-    let mut stack = Stack::start(&options, &spinners).await?;
+    let mut stack = Stack::start(&options, spinners).await?;
     if !args.no_service {
         let port = args.service_port.unwrap_or(options.config.ports.service);
         let log = paths.log_dir().join("service.log");
         if let Err(error) = stack
-            .start_service(&paths.root, port, log, true, &spinners)
+            .start_service(&paths.root, port, log, true, spinners)
             .await
         {
             stack.stop().await;
             return Err(error.into());
         }
     }
-    let state = stack.state();
-    state.write(&paths.state_file())?;
-    std::fs::write(paths.env_file(), state.env_vars())
-        .with_context(|| format!("cannot write {}", paths.env_file().display()))?;
+    Ok(stack)
+}
 
+/// Prints the notes, the component table and the settings.
+fn announce(paths: &Paths, stack: &Stack, state: &StackState) {
     for note in stack.notes() {
         println!("note: {note}");
     }
-    print_table(&state);
+    print_table(state);
     println!();
     println!("Settings (also in {}):", paths.env_file().display());
     for (key, value) in &state.env {
@@ -64,16 +97,6 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
         "Logs in {}. Ctrl-C stops everything.",
         paths.log_dir().display()
     );
-
-    shutdown_signal().await;
-    println!("\nstopping…");
-    let _ = std::fs::remove_file(paths.state_file());
-    let _ = std::fs::remove_file(paths.env_file());
-    tokio::time::timeout(Duration::from_secs(30), stack.stop())
-        .await
-        .context("components did not stop within 30 s")?;
-    println!("stopped");
-    Ok(())
 }
 
 fn apply_flags(config: &mut DevstackConfig, args: &UpArgs) {

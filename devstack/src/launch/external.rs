@@ -83,7 +83,11 @@ mod tests {
         check_reachable("redis", &format!("redis://127.0.0.1:{port}"))
             .await
             .unwrap();
-        drop(listener);
+        // A socket bound but not listening holds its port, so nothing else can take it, and
+        // refuses every connection: "nothing answers" does not depend on other processes.
+        let refusing = tokio::net::TcpSocket::new_v4().unwrap();
+        refusing.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = refusing.local_addr().unwrap().port();
         let err = check_reachable("redis", &format!("redis://:pw@127.0.0.1:{port}"))
             .await
             .unwrap_err();

@@ -13,6 +13,7 @@
 pub mod docker;
 pub mod external;
 pub mod postgres;
+pub mod postgres_auth;
 pub mod redis;
 pub mod service;
 pub mod sqs;

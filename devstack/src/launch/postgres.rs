@@ -3,6 +3,12 @@
 //!
 //! Postgres refuses to run as root. As root, initdb and postgres run as an unprivileged user
 //! (the `postgres` system user where present, else `nobody`) that owns the data directory.
+//!
+//! Authentication is SCRAM with the stack's password ([`crate::secret`]) on loopback only:
+//! devstack writes `pg_hba.conf` itself, with a fingerprint of the password in its first line.
+//! When the fingerprint is missing or stale (a data directory from a devstack that used trust
+//! authentication, or a new password), the password is set first in single-user mode, which
+//! needs no connection and shows the password on no command line.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -15,7 +21,7 @@ use tokio::process::Command;
 use super::{LaunchError, wait_ready};
 use crate::process::ManagedChild;
 
-/// The superuser devstack creates and connects as (trust auth, loopback only).
+/// The superuser devstack creates and connects as (SCRAM, loopback only).
 pub const SUPERUSER: &str = "postgres";
 /// The database created for the application.
 pub const APP_DATABASE: &str = "slipway";
@@ -97,6 +103,8 @@ pub struct PostgresOptions {
     pub log: PathBuf,
     /// A directory the watchdog removes if devstack dies (an ephemeral stack's root).
     pub cleanup_on_crash: Option<PathBuf>,
+    /// The superuser's password, see [`crate::secret`].
+    pub password: String,
 }
 
 /// A running native Postgres.
@@ -104,6 +112,7 @@ pub struct PostgresOptions {
 pub struct NativePostgres {
     child: ManagedChild,
     port: u16,
+    password: String,
 }
 
 /// The user to run Postgres as: the current user, or as root an unprivileged one.
@@ -131,14 +140,27 @@ impl RunAs {
         ))
     }
 
-    fn apply(&self, command: &mut Command) {
+    pub(crate) fn apply(&self, command: &mut Command) {
         if let Some((_, uid, gid)) = &self.user {
             command.uid(uid.as_raw()).gid(gid.as_raw());
         }
     }
 
+    /// Gives one file to the user (no check of its ancestors: see [`Self::own`]).
+    pub(crate) fn give(&self, path: &Path) -> Result<(), LaunchError> {
+        let Some((name, uid, gid)) = &self.user else {
+            return Ok(());
+        };
+        nix::unistd::chown(path, Some(*uid), Some(*gid)).map_err(|e| {
+            LaunchError::Unsupported(format!(
+                "cannot give {} to user {name}: {e}",
+                path.display()
+            ))
+        })
+    }
+
     /// Makes `dir` (and `also`) owned by the user, and every ancestor traversable by it.
-    fn own(&self, dir: &Path, also: &[&Path]) -> Result<(), LaunchError> {
+    pub(crate) fn own(&self, dir: &Path, also: &[&Path]) -> Result<(), LaunchError> {
         let Some((name, uid, gid)) = &self.user else {
             return Ok(());
         };
@@ -156,15 +178,23 @@ impl RunAs {
                 continue;
             };
             if meta.permissions().mode() & 0o001 == 0 {
-                return Err(LaunchError::Unsupported(format!(
-                    "Postgres runs as user {name} (it refuses root), but {name} cannot enter {}. \
-                     Run devstack from a directory others can traverse, or as a normal user.",
-                    ancestor.display()
-                )));
+                return Err(cannot_enter(name, ancestor));
             }
         }
         Ok(())
     }
+}
+
+/// The error for a data directory the server's user cannot reach, with what to do.
+fn cannot_enter(user: &str, dir: &Path) -> LaunchError {
+    LaunchError::Unsupported(format!(
+        "Postgres refuses to run as root, so devstack runs it as user {user}, but {user} cannot \
+         enter {dir} (mode 700?). Nothing was started. Either let others traverse it \
+         (`chmod o+x {dir}`; they still cannot list or read it), or keep the stack elsewhere \
+         (`devstack --root /srv/slipway up`, or DEVSTACK_ROOT), or run devstack as a normal user, \
+         or use --ephemeral (data in /tmp).",
+        dir = dir.display()
+    ))
 }
 
 impl NativePostgres {
@@ -187,8 +217,19 @@ impl NativePostgres {
         run_as.own(&options.data_dir, &[&options.log])?;
         if !options.data_dir.join("PG_VERSION").is_file() {
             initdb(binaries, options, &run_as).await?;
+            super::postgres_auth::write_hba(&options.data_dir, &options.password, |path| {
+                run_as.give(path)
+            })?;
         }
         remove_stale_pid_file(&options.data_dir);
+        super::postgres_auth::require_password(
+            &binaries.program("postgres"),
+            &options.data_dir,
+            &options.password,
+            |command| run_as.apply(command),
+            |path| run_as.give(path),
+        )
+        .await?;
 
         let mut command = Command::new(binaries.program("postgres"));
         command
@@ -221,7 +262,7 @@ impl NativePostgres {
         )
         .map_err(|e| LaunchError::Io(e.to_string()))?;
 
-        let url = admin_url(options.port, "postgres");
+        let url = admin_url(options.port, &options.password, "postgres");
         let ready = wait_ready(
             Duration::from_secs(30),
             || {
@@ -248,6 +289,7 @@ impl NativePostgres {
         let postgres = Self {
             child,
             port: options.port,
+            password: options.password.clone(),
         };
         create_database_if_missing(&postgres.admin_url(), APP_DATABASE).await?;
         Ok(postgres)
@@ -255,12 +297,12 @@ impl NativePostgres {
 
     /// The application database's URL.
     pub fn url(&self) -> String {
-        admin_url(self.port, APP_DATABASE)
+        admin_url(self.port, &self.password, APP_DATABASE)
     }
 
     /// The URL of the `postgres` maintenance database.
     pub fn admin_url(&self) -> String {
-        admin_url(self.port, "postgres")
+        admin_url(self.port, &self.password, "postgres")
     }
 
     /// The postmaster's pid.
@@ -274,8 +316,8 @@ impl NativePostgres {
     }
 }
 
-fn admin_url(port: u16, database: &str) -> String {
-    format!("postgres://{SUPERUSER}@127.0.0.1:{port}/{database}")
+fn admin_url(port: u16, password: &str, database: &str) -> String {
+    format!("postgres://{SUPERUSER}:{password}@127.0.0.1:{port}/{database}")
 }
 
 async fn initdb(
@@ -283,20 +325,32 @@ async fn initdb(
     options: &PostgresOptions,
     run_as: &RunAs,
 ) -> Result<(), LaunchError> {
+    // The superuser's password, through a file only the server's user can read, removed
+    // after.
+    let pwfile = options.data_dir.with_extension("pwfile");
+    crate::secret::write_private(&pwfile, options.password.as_bytes())
+        .map_err(|e| LaunchError::Io(format!("cannot write {}: {e}", pwfile.display())))?;
+    run_as.give(&pwfile)?;
     let mut command = Command::new(binaries.program("initdb"));
-    command.arg("-D").arg(&options.data_dir).args([
-        "-U",
-        SUPERUSER,
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        "--no-sync",
-        "--no-instructions",
-    ]);
+    command
+        .arg("-D")
+        .arg(&options.data_dir)
+        .arg(format!("--pwfile={}", pwfile.display()))
+        .args([
+            "-U",
+            SUPERUSER,
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+            "--no-instructions",
+        ]);
     run_as.apply(&mut command);
     let started = Instant::now();
-    let output = command.output().await.map_err(|e| {
+    let output = command.output().await;
+    let _ = std::fs::remove_file(&pwfile);
+    let output = output.map_err(|e| {
         LaunchError::Io(format!(
             "cannot run {}: {e}",
             binaries.program("initdb").display()
@@ -370,6 +424,31 @@ mod tests {
         // Every machine that runs the test suite has them (.ci/run installs them).
         let binaries = PostgresBinaries::find().expect("postgres server binaries");
         assert!(binaries.bin_dir.join("postgres").is_file());
+    }
+
+    #[test]
+    fn a_directory_the_server_user_cannot_enter_is_refused_with_what_to_do() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let private = dir.path().join("home");
+        std::fs::create_dir_all(private.join("project")).unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let nobody = RunAs {
+            user: Some(("nobody".into(), Uid::from_raw(65534), Gid::from_raw(65534))),
+        };
+        // `own` chowns first: only root may, so check the message itself elsewhere.
+        let error = cannot_enter("nobody", &private).to_string();
+        assert!(
+            error.contains(&format!("chmod o+x {}", private.display())),
+            "{error}"
+        );
+        assert!(error.contains("--root"), "{error}");
+        if Uid::effective().is_root() {
+            let data = private.join("project/pg");
+            std::fs::create_dir_all(&data).unwrap();
+            let refused = nobody.own(&data, &[]).unwrap_err().to_string();
+            assert!(refused.contains("cannot enter"), "{refused}");
+        }
     }
 
     #[test]

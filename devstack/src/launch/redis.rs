@@ -1,5 +1,7 @@
 //! Redis, native: `redis-server` as a child with its port and directory; append-only
-//! persistence in persistent mode, none in ephemeral mode; ready when it answers PING.
+//! persistence in persistent mode, none in ephemeral mode; a password (`requirepass`) given
+//! through an owner-only config file, never on the command line, where any local user could
+//! read it; ready when it answers PING after AUTH.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,6 +24,8 @@ pub struct RedisOptions {
     pub ephemeral: bool,
     /// The log file.
     pub log: PathBuf,
+    /// The password clients must give (`AUTH`), see [`crate::secret`].
+    pub password: String,
 }
 
 /// A running native Redis.
@@ -29,6 +33,7 @@ pub struct RedisOptions {
 pub struct NativeRedis {
     child: ManagedChild,
     port: u16,
+    password: String,
 }
 
 /// `redis-server` on PATH (or Homebrew's prefixes), if any.
@@ -48,8 +53,16 @@ impl NativeRedis {
         std::fs::create_dir_all(&options.data_dir).map_err(|e| {
             LaunchError::Io(format!("cannot create {}: {e}", options.data_dir.display()))
         })?;
+        // The config file must be the first argument; the rest override nothing in it.
+        let config = options.data_dir.join("devstack-redis.conf");
+        crate::secret::write_private(
+            &config,
+            format!("requirepass {}\n", options.password).as_bytes(),
+        )
+        .map_err(|e| LaunchError::Io(format!("cannot write {}: {e}", config.display())))?;
         let mut command = Command::new(binary);
         command
+            .arg(&config)
             .args([
                 "--port",
                 &options.port.to_string(),
@@ -73,7 +86,7 @@ impl NativeRedis {
         let port = options.port;
         let ready = wait_ready(
             Duration::from_secs(15),
-            || ping(port),
+            || ping(port, Some(&options.password)),
             || child.try_exit().map(|s| s.to_string()),
         )
         .await;
@@ -86,12 +99,16 @@ impl NativeRedis {
                 log_tail: tail,
             });
         }
-        Ok(Self { child, port })
+        Ok(Self {
+            child,
+            port,
+            password: options.password.clone(),
+        })
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// `redis://:PASSWORD@127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        format!("redis://:{}@127.0.0.1:{}", self.password, self.port)
     }
 
     /// The server's pid.
@@ -105,19 +122,25 @@ impl NativeRedis {
     }
 }
 
-/// Whether a Redis on 127.0.0.1:`port` answers `PING` with `+PONG`.
-pub async fn ping(port: u16) -> bool {
-    ping_addr(&format!("127.0.0.1:{port}")).await
+/// Whether a Redis on 127.0.0.1:`port` answers `PING` with `+PONG` (after `AUTH` with
+/// `password`, when given).
+pub async fn ping(port: u16, password: Option<&str>) -> bool {
+    ping_addr(&format!("127.0.0.1:{port}"), password).await
 }
 
-/// Whether a Redis at `addr` (`host:port`) answers `PING`.
-pub async fn ping_addr(addr: &str) -> bool {
+/// Whether a Redis at `addr` (`host:port`) answers `PING`, after `AUTH` when a password is
+/// given.
+pub async fn ping_addr(addr: &str, password: Option<&str>) -> bool {
     let attempt = async {
         let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-        stream.write_all(b"PING\r\n").await.ok()?;
-        let mut reply = [0u8; 7];
+        let (request, expected): (String, &[u8]) = match password {
+            Some(password) => (format!("AUTH {password}\r\nPING\r\n"), b"+OK\r\n+PONG\r\n"),
+            None => ("PING\r\n".to_string(), b"+PONG\r\n"),
+        };
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut reply = vec![0u8; expected.len()];
         stream.read_exact(&mut reply).await.ok()?;
-        Some(&reply == b"+PONG\r\n")
+        Some(reply == expected)
     };
     tokio::time::timeout(Duration::from_secs(2), attempt)
         .await

@@ -40,22 +40,34 @@ fn target_dir(workspace: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), PathBuf::from)
 }
 
-/// Builds the service binary and returns its path.
-pub async fn build(workspace: &Path) -> Result<PathBuf, LaunchError> {
+/// Builds the service binary and returns its path. Cargo runs in its own process group with
+/// its output in `log`: abandoning the build (dropping this future, as Ctrl-C during `up`
+/// does) stops cargo and every compiler it started.
+pub async fn build(workspace: &Path, log: &Path) -> Result<PathBuf, LaunchError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
+    let mut command = Command::new(&cargo);
+    command
         .args(["build", "-q", "-p", "service"])
-        .current_dir(workspace)
-        .output()
+        .current_dir(workspace);
+    if let Some(parent) = log.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| LaunchError::Io(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    std::fs::write(log, b"")
+        .map_err(|e| LaunchError::Io(format!("cannot create {}: {e}", log.display())))?;
+    let mut child = ManagedChild::spawn("cargo", command, log, Signal::SIGTERM).map_err(|e| {
+        LaunchError::NotInstalled(format!("cannot run cargo to build the service: {e}"))
+    })?;
+    let status = child
+        .wait()
         .await
-        .map_err(|e| {
-            LaunchError::NotInstalled(format!("cannot run cargo to build the service: {e}"))
-        })?;
-    if !output.status.success() {
+        .map_err(|e| LaunchError::Io(format!("cannot wait for cargo: {e}")))?;
+    child.stop(Duration::from_secs(1)).await;
+    if !status.success() {
         return Err(LaunchError::Startup {
             component: "service",
             reason: "cargo build -p service failed".into(),
-            log_tail: String::from_utf8_lossy(&output.stderr).into_owned(),
+            log_tail: first_error(&std::fs::read_to_string(log).unwrap_or_default()),
         });
     }
     let binary = target_dir(workspace).join("debug").join("service");
@@ -67,6 +79,30 @@ pub async fn build(workspace: &Path) -> Result<PathBuf, LaunchError> {
             binary.display()
         )))
     }
+}
+
+/// The compiler's first error in full (from its `error` line to the blank line that ends
+/// it), not the wall of text that follows; the whole output when there is no such line.
+pub fn first_error(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    let Some(start) = lines.iter().position(|l| l.starts_with("error")) else {
+        return output.trim_end().to_string();
+    };
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.trim().is_empty())
+        .map_or(lines.len(), |n| start + 1 + n);
+    let mut shown = lines[start..end].join("\n");
+    let more = lines[end..]
+        .iter()
+        .filter(|l| l.starts_with("error"))
+        .count();
+    if more > 0 {
+        shown.push_str(&format!(
+            "\n({more} more error lines follow in the build log)"
+        ));
+    }
+    shown
 }
 
 impl ServiceProcess {

@@ -9,8 +9,8 @@ use std::path::Path;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
-use sqs_emulator::persist::PersistOptions;
-use sqs_emulator::server::Emulator;
+use sqs_emulator::persist::{PersistOptions, Recovery};
+use sqs_emulator::server::{Emulator, StartError};
 
 use super::LaunchError;
 use crate::config::QueueDeclaration;
@@ -19,16 +19,58 @@ use crate::config::QueueDeclaration;
 pub const REGION: &str = "us-east-1";
 
 /// Starts the embedded emulator on 127.0.0.1:`port`, keeping its queues and messages in
-/// `data_dir` when one is given (a persistent stack), in memory otherwise.
-pub async fn start_embedded(port: u16, data_dir: Option<&Path>) -> Result<Emulator, LaunchError> {
+/// `data_dir` when one is given (a persistent stack), in memory otherwise. `repair`: start
+/// even over a damaged data file, keeping what can be read (see `persist::replay`).
+pub async fn start_embedded(
+    port: u16,
+    data_dir: Option<&Path>,
+    repair: bool,
+) -> Result<Emulator, LaunchError> {
     let mut builder = Emulator::builder();
     if let Some(dir) = data_dir {
-        builder = builder.persist(PersistOptions::new(dir));
+        let mut options = PersistOptions::new(dir);
+        options.repair = repair;
+        builder = builder.persist(options);
     }
     builder
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await
-        .map_err(|e| LaunchError::Io(format!("sqs: cannot start on 127.0.0.1:{port}: {e}")))
+        .map_err(|e| match e {
+            StartError::Bind { .. } => {
+                LaunchError::Io(format!("sqs: cannot start on 127.0.0.1:{port}: {e}"))
+            }
+            other => LaunchError::Io(format!("sqs: {other}")),
+        })
+}
+
+/// What a restart of a persistent emulator did that a person should hear of: a torn journal
+/// end cut off, files upgraded from an older format, damaged files moved aside by a repair.
+pub fn recovery_notes(recovery: &Recovery) -> Vec<String> {
+    let mut notes = Vec::new();
+    if recovery.truncated_bytes > 0 {
+        notes.push(format!(
+            "sqs: the journal ended in a record cut short by a crash ({} bytes), cut off",
+            recovery.truncated_bytes
+        ));
+    }
+    if recovery.upgraded_files > 0 {
+        notes.push(format!(
+            "sqs: {} data file(s) from format 0 were read and rewritten in format {}",
+            recovery.upgraded_files,
+            sqs_emulator::persist::header::VERSION
+        ));
+    }
+    for file in &recovery.repaired {
+        notes.push(format!(
+            "sqs: repair kept {} record(s) of {} (damaged at byte {}: {}); the file was moved to {}",
+            file.records_kept,
+            file.original.display(),
+            file.damaged_at,
+            file.reason,
+            file.moved_to.display()
+        ));
+    }
+    notes
 }
 
 /// An SDK client for `endpoint` with static local credentials.

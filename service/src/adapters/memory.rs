@@ -27,6 +27,7 @@ struct State {
     repo_down: bool,
     cache_down: bool,
     events_down: bool,
+    undo_down: bool,
 }
 
 /// Every port in memory; clones share state.
@@ -97,6 +98,11 @@ impl Memory {
     /// Switches the cache off or on.
     pub fn set_cache_down(&self, down: bool) {
         self.lock().cache_down = down;
+    }
+
+    /// Makes the undo steps of a failed create (deleting the order, releasing the key) fail.
+    pub fn set_undo_down(&self, down: bool) {
+        self.lock().undo_down = down;
     }
 
     /// Switches the event publisher off or on.
@@ -177,7 +183,11 @@ impl OrderRepository for Memory {
     }
 
     async fn delete(&self, id: OrderId) -> Result<(), PortError> {
-        self.lock().orders.remove(&id);
+        let mut state = self.lock();
+        if state.undo_down {
+            return Err(down("postgres"));
+        }
+        state.orders.remove(&id);
         Ok(())
     }
 
@@ -265,7 +275,11 @@ impl AdmissionControl for Memory {
     }
 
     async fn release(&self, claim: &IdempotencyClaim) -> Result<(), PortError> {
-        self.lock().keys.remove(&claim.key);
+        let mut state = self.lock();
+        if state.undo_down {
+            return Err(down("redis"));
+        }
+        state.keys.remove(&claim.key);
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound as _, Utc};
+use slipway_contracts::metrics as names;
 
 use super::messages::{Envelope, SubmittedOrder};
 use super::order::{CustomerId, NewOrder, Order, OrderId, OrderStatus, ValidationErrors};
@@ -149,14 +150,18 @@ impl OrderService {
             self.repo.insert(&order).await?;
             if let Err(error) = self.events.order_created(&order).await {
                 // Without its event the order would never be processed: undo, let the client retry.
-                let _ = self.repo.delete(order.id).await;
+                if let Err(undo) = self.repo.delete(order.id).await {
+                    undo_failed("delete_order", order.id, &undo);
+                }
                 return Err(error);
             }
             Ok(())
         };
         if let Err(error) = stored.await {
-            if let Some(claim) = &claim {
-                let _ = self.admission.release(claim).await;
+            if let Some(claim) = &claim
+                && let Err(undo) = self.admission.release(claim).await
+            {
+                undo_failed("release_idempotency_key", order.id, &undo);
             }
             return Err(error.into());
         }
@@ -288,6 +293,13 @@ impl OrderService {
     }
 }
 
+/// An undo step of [`OrderService::create`] failed: the order row or the idempotency key
+/// stays behind. Logged with the order id and counted, never dropped.
+fn undo_failed(step: &'static str, order: OrderId, error: &PortError) {
+    tracing::error!(order_id = %order, step, %error, "undoing a failed order creation failed");
+    metrics::counter!(names::ORDER_CREATE_UNDO_FAILURES_TOTAL, "step" => step).increment(1);
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -339,6 +351,35 @@ mod tests {
         memory.set_events_down(false);
         let (_, created) = service.create(&draft(), Some("k")).await.unwrap();
         assert!(created, "the retry with the same key goes through");
+    }
+
+    #[test]
+    fn failed_undo_steps_are_counted_not_dropped() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let memory = Memory::default();
+                let service = memory.service();
+                memory.set_events_down(true);
+                memory.set_undo_down(true);
+                assert!(service.create(&draft(), Some("k")).await.is_err());
+                assert_eq!(memory.order_count(), 1, "the row the undo could not delete");
+            });
+        });
+        let text = handle.render();
+        for step in ["delete_order", "release_idempotency_key"] {
+            assert!(
+                text.contains(&format!(
+                    "{}{{step=\"{step}\"}} 1",
+                    names::ORDER_CREATE_UNDO_FAILURES_TOTAL
+                )),
+                "{step} counted:\n{text}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -1,11 +1,14 @@
 //! The HTTP layer: the axum router and its middleware. Handlers are thin: parse, call
 //! [`OrderService`], serialize; every error is a problem document ([`error`]).
 //!
-//! Middleware, outermost first: request id (set and propagated), tracing, panic catching
-//! (a problem document, never a dropped connection), metrics, compression, a concurrency
+//! Middleware, outermost first: request id (set and propagated), the access log (one INFO
+//! line per request, and a span that puts the request id on every line logged for it), panic
+//! catching (a problem document, never a dropped connection; the panic's message is logged),
+//! metrics, compression, a concurrency
 //! limit (503 past it), a timeout (503), the body limit (413). The event stream skips the
 //! limit and timeout (it is long-lived) and ends at shutdown.
 
+pub mod access_log;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -29,7 +32,6 @@ use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::adapters::redis::Redis;
 use crate::domain::service::OrderService;
@@ -64,7 +66,8 @@ pub struct Limits {
     pub max_concurrent: usize,
 }
 
-/// The router with every route and middleware.
+/// The router with every route and middleware: the orders API and the operational
+/// endpoints.
 pub fn router(state: AppState, limits: Limits) -> Router {
     let permits = Arc::new(Semaphore::new(limits.max_concurrent.max(1)));
     let bounded = Router::new()
@@ -78,8 +81,21 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     let unbounded = Router::new()
         .route("/v1/orders/{id}/events", get(events::stream))
         .route("/livez", get(health::livez));
-    bounded
-        .merge(unbounded)
+    with_middleware(bounded.merge(unbounded), limits).with_state(state)
+}
+
+/// The router of a worker replica (`--role worker`): `/health`, `/livez` and `/metrics`,
+/// with the same middleware; everything else is 404.
+pub fn operations_router(state: AppState, limits: Limits) -> Router {
+    let routes = Router::new()
+        .route("/health", get(health::health))
+        .route("/metrics", get(observe::metrics))
+        .route("/livez", get(health::livez));
+    with_middleware(routes, limits).with_state(state)
+}
+
+fn with_middleware(routes: Router<AppState>, limits: Limits) -> Router<AppState> {
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -87,15 +103,14 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn(observe::track))
         .layer(CatchPanicLayer::custom(
-            |_panic: Box<dyn std::any::Any + Send>| {
-                tracing::error!("a handler panicked");
+            |panic: Box<dyn std::any::Any + Send>| {
+                crate::telemetry::report_panic("http_handler", panic.as_ref());
                 ApiError::Internal.into_response()
             },
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(access_log::log))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
 }
 
 async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {

@@ -150,13 +150,13 @@ impl WorkerPool {
         tracing::info!("worker pool draining");
         let drain = async {
             for poller in pollers {
-                let _ = poller.await;
+                crate::telemetry::report_task_end("poller", poller.await);
             }
             for worker in workers {
-                let _ = worker.await;
+                crate::telemetry::report_task_end("worker", worker.await);
             }
             release_unstarted(&self.client, &settings.queue_url, &work_rx).await;
-            let _ = deleter_task.await;
+            crate::telemetry::report_task_end("deleter", deleter_task.await);
         };
         if tokio::time::timeout(settings.shutdown_grace, drain)
             .await

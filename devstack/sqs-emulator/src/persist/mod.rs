@@ -5,22 +5,27 @@
 //! changed and, at start, replays it. Why a log rather than an embedded store (redb, SQLite):
 //! see ARCHITECTURE.md ("Why the emulator persists with a log").
 //!
+//! - [`header`]: the magic number and format version every data file starts with.
 //! - [`frame`]: the record format (length, CRC-32, postcard payload) and torn-tail detection.
+//! - [`replay`]: reading a file back, and what damage means (only a torn last record is cut;
+//!   anything else refuses to start, or with `repair` moves the file aside).
 //! - [`files`]: the data directory — generations of snapshots and journals, and its lock.
 //! - [`writer`]: the background thread that writes and syncs the journal.
 //! - [`Store`] (here): open (replay, compact, start writing), compaction, close.
 //!
 //! On start the store replays the newest snapshot and the journals after it, cuts a torn last
-//! record, then compacts at once: a new snapshot of what was restored, a new empty journal,
+//! record (and refuses any other damage, changing nothing), then compacts at once: a new snapshot of what was restored, a new empty journal,
 //! older files deleted. While serving it compacts again whenever the journal outgrows
 //! [`PersistOptions::compact_after`] and twice the last snapshot.
 
 pub mod files;
 pub mod frame;
+pub mod header;
+pub mod replay;
 pub mod writer;
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,7 +33,8 @@ use parking_lot::Mutex;
 
 use crate::core::{Change, ChangeSink, Restorer, Sqs, Synced};
 use files::DataDir;
-use frame::{Damage, FrameReader};
+pub use replay::RepairedFile;
+use replay::{Replayed, replay_file};
 pub use writer::FsyncPolicy;
 use writer::{Shared, Writer};
 
@@ -41,6 +47,9 @@ pub struct PersistOptions {
     pub fsync: FsyncPolicy,
     /// The journal size (bytes) from which a compaction is considered.
     pub compact_after: u64,
+    /// Start even when a file is damaged: keep what can be read and move the damaged file
+    /// aside (it is never deleted). Without it, damage refuses the start.
+    pub repair: bool,
 }
 
 impl PersistOptions {
@@ -50,6 +59,7 @@ impl PersistOptions {
             dir: dir.into(),
             fsync: FsyncPolicy::Interval(std::time::Duration::from_millis(100)),
             compact_after: 64 * 1024 * 1024,
+            repair: false,
         }
     }
 }
@@ -63,6 +73,11 @@ pub struct Recovery {
     pub records: u64,
     /// Bytes cut from a journal's torn end.
     pub truncated_bytes: u64,
+    /// Files written before data files had a header (format 0), read and rewritten in the
+    /// current format.
+    pub upgraded_files: usize,
+    /// Damaged files moved aside by a repair.
+    pub repaired: Vec<RepairedFile>,
 }
 
 /// Errors of the store.
@@ -79,9 +94,40 @@ pub enum PersistError {
     /// A record could not be encoded.
     #[error("cannot encode a journal record: {0}")]
     Encode(#[from] postcard::Error),
+    /// A file is damaged somewhere other than its torn last record.
+    #[error(
+        "{path}: damaged at byte {offset} of {length} ({reason}). Nothing was changed: the emulator \
+         refuses to start rather than drop what follows. To start with every record that can be \
+         read, start again with --repair (the damaged file is moved aside, never deleted); to \
+         start empty, use another data directory."
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// Where the damage starts.
+        offset: u64,
+        /// The file's length.
+        length: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file in a format version this build does not know.
+    #[error(
+        "{path}: data format version {version}, but this build reads version {known} (was it \
+         written by a newer Slipway?). Nothing was changed. Use the build that wrote it, or move \
+         the data directory aside (or start with --repair to move this file aside and keep the rest)."
+    )]
+    UnknownVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version it declares.
+        version: u32,
+        /// The version this build reads.
+        known: u32,
+    },
 }
 
-fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> PersistError + '_ {
+pub(crate) fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> PersistError + '_ {
     move |source| PersistError::Io {
         path: path.to_path_buf(),
         source,
@@ -120,9 +166,23 @@ impl Store {
         files.extend(layout.journals.iter().map(|g| dir.journal(*g)));
         let last = files.len().saturating_sub(1);
         for (index, path) in files.iter().enumerate() {
-            let (records, cut) = replay_file(path, &mut restorer, index == last)?;
-            recovery.records += records;
-            recovery.truncated_bytes += cut;
+            match replay_file(path, &mut restorer, index == last, options.repair)? {
+                Replayed::Clean {
+                    records,
+                    headerless,
+                } => {
+                    recovery.records += records;
+                    recovery.upgraded_files += usize::from(headerless);
+                }
+                Replayed::TornTail { records, cut } => {
+                    recovery.records += records;
+                    recovery.truncated_bytes += cut;
+                }
+                Replayed::MovedAside(file) => {
+                    recovery.records += file.records_kept;
+                    recovery.repaired.push(file);
+                }
+            }
         }
         recovery.queues = restorer.queues();
         for path in &layout.obsolete {
@@ -191,8 +251,9 @@ impl Store {
         let tmp = self.dir.snapshot_tmp(generation);
         let file = File::create(&tmp).map_err(io_at(&tmp))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
+        out.write_all(&header::encode()).map_err(io_at(&tmp))?;
         let mut frame = Vec::new();
-        let mut size = 0u64;
+        let mut size = header::LEN as u64;
         sqs.snapshot(|change| {
             frame.clear();
             frame::encode(change, &mut frame)?;
@@ -242,43 +303,6 @@ impl ChangeSink for Store {
 impl Drop for Store {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-/// Replays one file; in the last file a damaged tail is cut off. Returns the records read
-/// and the bytes cut.
-fn replay_file(
-    path: &Path,
-    restorer: &mut Restorer<'_>,
-    is_last: bool,
-) -> Result<(u64, u64), PersistError> {
-    let file = File::open(path).map_err(io_at(path))?;
-    let length = file.metadata().map_err(io_at(path))?.len();
-    let mut reader = FrameReader::new(BufReader::with_capacity(1 << 20, file));
-    let mut records = 0;
-    while let Some(change) = reader.next_change().map_err(io_at(path))? {
-        restorer.apply(change);
-        records += 1;
-    }
-    let good = reader.good_until();
-    let Some(damage) = reader.damage() else {
-        return Ok((records, 0));
-    };
-    let what = match damage {
-        Damage::Truncated => "a record cut short by a crash".to_string(),
-        Damage::Corrupt(why) => format!("a damaged record ({why})"),
-    };
-    if is_last {
-        tracing::warn!(file = %path.display(), offset = good, "journal ends with {what}; cutting it off");
-        File::options()
-            .write(true)
-            .open(path)
-            .and_then(|f| f.set_len(good).and_then(|()| f.sync_all()))
-            .map_err(io_at(path))?;
-        Ok((records, length - good))
-    } else {
-        tracing::error!(file = %path.display(), offset = good, "{what} before the last journal; the rest of this file is skipped");
-        Ok((records, 0))
     }
 }
 

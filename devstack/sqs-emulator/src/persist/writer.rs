@@ -205,11 +205,16 @@ impl Drop for Writer {
     }
 }
 
+/// Opens a generation's journal, writing the header when the file is new.
 fn open_journal(dir: &DataDir, generation: u64) -> std::io::Result<File> {
-    File::options()
+    let mut file = File::options()
         .create(true)
         .append(true)
-        .open(dir.journal(generation))
+        .open(dir.journal(generation))?;
+    if file.metadata()?.len() == 0 {
+        file.write_all(&super::header::encode())?;
+    }
+    Ok(file)
 }
 
 /// Syncs the journal when there is something new: at once (`Always`, so many appends share
