@@ -32,6 +32,19 @@ pub const ORDER_CREATE_UNDO_FAILURES_TOTAL: &str = "order_create_undo_failures_t
 /// (`http_handler`, `worker`, `poller`, `deleter`, `status_feed`, `metrics_upkeep`).
 pub const PANICS_TOTAL: &str = "panics_total";
 
+/// The values of the `step` label of [`ORDER_CREATE_UNDO_FAILURES_TOTAL`].
+pub const UNDO_STEPS: [&str; 2] = ["delete_order", "release_idempotency_key"];
+
+/// The values of the `task` label of [`PANICS_TOTAL`].
+pub const PANIC_TASKS: [&str; 6] = [
+    "http_handler",
+    "worker",
+    "poller",
+    "deleter",
+    "status_feed",
+    "metrics_upkeep",
+];
+
 /// The values of the `outcome` label of [`WORKER_MESSAGES_TOTAL`].
 pub const OUTCOMES: [&str; 3] = ["ok", "retry", "dead_letter"];
 

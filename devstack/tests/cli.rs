@@ -9,6 +9,9 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{all_gone_within, wait_exit};
 use devstack::process::is_alive;
 use slipway_contracts::state::StackState;
 
@@ -100,28 +103,6 @@ fn start_up(root: &Path, extra: &[&str], wrap: Option<&[&str]>) -> (Up, StackSta
 
 fn component_pids(state: &StackState) -> Vec<u32> {
     state.components.iter().filter_map(|c| c.pid).collect()
-}
-
-fn all_gone_within(pids: &[u32], limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if pids.iter().all(|p| !is_alive(*p)) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
 }
 
 #[test]

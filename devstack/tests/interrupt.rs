@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{all_gone_within, wait_exit};
 use devstack::process::is_alive;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -53,27 +56,13 @@ fn wait_for_file(path: &Path, limit: Duration, up: &mut Child) -> u32 {
     }
 }
 
+/// The exit status within `limit`, or the child is killed and `None` returned.
 fn exits_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let status = wait_exit(child, limit);
+    if status.is_none() {
+        let _ = child.kill();
     }
-    let _ = child.kill();
-    None
-}
-
-fn gone_within(pids: &[u32], limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if pids.iter().all(|pid| !is_alive(*pid)) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+    status
 }
 
 /// Processes whose command line mentions `needle`.
@@ -160,12 +149,12 @@ fn sigint_during_the_build_stops_up_the_build_and_the_stack() {
     assert!(log.contains("interrupted while starting"), "{log}");
 
     assert!(
-        gone_within(&[cargo_pid, compiler_pid], Duration::from_secs(8)),
+        all_gone_within(&[cargo_pid, compiler_pid], Duration::from_secs(8)),
         "the build and its children are stopped"
     );
     let left = processes_mentioning(&root_text);
     assert!(
-        gone_within(&left, Duration::from_secs(8)),
+        all_gone_within(&left, Duration::from_secs(8)),
         "nothing of the stack is left: {left:?}"
     );
 }
@@ -213,11 +202,14 @@ fn sigterm_while_waiting_for_postgres_stops_up_and_postgres() {
     let status = exits_within(&mut up, Duration::from_secs(10)).expect("up stops within 10 s");
     assert!(!status.success());
     assert!(
-        gone_within(&[postgres_pid], Duration::from_secs(8)),
+        all_gone_within(&[postgres_pid], Duration::from_secs(8)),
         "the postgres being waited for is stopped"
     );
     let left = processes_mentioning(root.path().to_str().unwrap());
-    assert!(gone_within(&left, Duration::from_secs(8)), "left: {left:?}");
+    assert!(
+        all_gone_within(&left, Duration::from_secs(8)),
+        "left: {left:?}"
+    );
 }
 
 #[test]

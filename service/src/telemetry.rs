@@ -102,6 +102,7 @@ pub fn metrics_handle() -> PrometheusHandle {
                 tracing::warn!("a metrics recorder was already installed");
             }
             describe();
+            zero_counters();
             handle
         })
         .clone()
@@ -135,6 +136,17 @@ pub fn build_recorder() -> metrics_exporter_prometheus::PrometheusRecorder {
     }
 }
 
+/// Counters of rare events start at 0 for every label value, so that they are exported (and
+/// an alert's `increase()` sees the first one) before anything happened.
+fn zero_counters() {
+    for step in names::UNDO_STEPS {
+        metrics::counter!(names::ORDER_CREATE_UNDO_FAILURES_TOTAL, "step" => step).increment(0);
+    }
+    for task in names::PANIC_TASKS {
+        metrics::counter!(names::PANICS_TOTAL, "task" => task).increment(0);
+    }
+}
+
 fn describe() {
     metrics::describe_counter!(
         names::HTTP_REQUESTS_TOTAL,
@@ -164,6 +176,14 @@ fn describe() {
         names::WORKER_QUEUE_LAG_SECONDS,
         metrics::Unit::Seconds,
         "Now minus SentTimestamp when work starts."
+    );
+    metrics::describe_counter!(
+        names::ORDER_CREATE_UNDO_FAILURES_TOTAL,
+        "Undo steps of a failed order creation that failed too, by step (the log names the order)."
+    );
+    metrics::describe_counter!(
+        names::PANICS_TOTAL,
+        "Panics caught, by task (http_handler, worker, poller, deleter, status_feed, metrics_upkeep)."
     );
     metrics::describe_counter!(
         names::ORDER_CACHE_TOTAL,

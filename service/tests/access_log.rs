@@ -51,14 +51,10 @@ async fn every_request_has_an_access_line_and_its_id_on_every_line() {
     let stack = common::stack();
     let database = stack.fresh_database().await.unwrap();
     let queues = stack.fresh_queues().await.unwrap();
-    let missing = format!("{}-missing", queues.queue_url);
-    let app = common::spawn_app_with(
-        stack,
-        database,
-        queues,
-        &["--sqs-queue-url", &missing, "--sqs-dlq-url", &missing],
-    )
-    .await;
+    let mut missing = queues.clone();
+    missing.queue_url = format!("{}-missing", queues.queue_url);
+    missing.dlq_url = format!("{}-missing", queues.dlq_url);
+    let app = common::spawn_app_with(stack, database, missing, &[]).await;
 
     let unknown = uuid::Uuid::new_v4();
     let response = app
