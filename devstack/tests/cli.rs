@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 mod common;
 
 use common::{all_gone_within, wait_exit};
-use devstack::process::is_alive;
 use slipway_contracts::state::StackState;
 
 const BIN: &str = env!("CARGO_BIN_EXE_devstack");
