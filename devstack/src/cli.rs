@@ -43,6 +43,24 @@ pub enum Command {
     },
     /// Run the SQS emulator alone, like elasticmq-native.
     Sqs(SqsArgs),
+    /// Every component's log, merged in time order (works after the stack stopped).
+    Logs(LogsArgs),
+}
+
+/// Options of `devstack logs`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct LogsArgs {
+    /// Only these components (`postgres`, `redis`, `service`, `build`, …); all when omitted.
+    pub components: Vec<String>,
+    /// Keep printing lines as they are written, until Ctrl-C.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only lines written in the last DURATION (`30s`, `5m`, `2h`, `1d`).
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<humantime::Duration>,
+    /// Only lines containing TEXT (as shown, after JSON lines are rendered).
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
 }
 
 /// How a component is provided.
@@ -187,6 +205,25 @@ mod tests {
         };
         assert_eq!(args.port, 9324);
         assert!(args.host.is_loopback());
+    }
+
+    #[test]
+    fn logs_takes_components_and_filters() {
+        let cli = Cli::try_parse_from([
+            "devstack", "logs", "redis", "service", "-f", "--since", "5m", "--grep", "ERROR",
+        ])
+        .unwrap();
+        let Command::Logs(args) = cli.command() else {
+            panic!("not logs")
+        };
+        assert_eq!(args.components, ["redis", "service"]);
+        assert!(args.follow);
+        assert_eq!(
+            std::time::Duration::from(args.since.unwrap()),
+            std::time::Duration::from_secs(300)
+        );
+        assert_eq!(args.grep.as_deref(), Some("ERROR"));
+        assert!(Cli::try_parse_from(["devstack", "logs", "--since", "soon"]).is_err());
     }
 
     #[test]

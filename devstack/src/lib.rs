@@ -7,10 +7,12 @@
 //!
 //! Layout:
 //! - [`cli`]: the command line; [`commands`]: one module per subcommand (`up`, `status`, `env`,
-//!   `down`, `reset`) and the progress display.
+//!   `down`, `reset`, `logs`) and the progress display.
 //! - [`launch`]: one launcher per component and backend (native Postgres and Redis, Docker,
 //!   external URLs, the embedded SQS emulator, the service), each start → ready → url → stop.
 //! - [`stack`]: starts the launchers concurrently, creates the queues, holds the settings.
+//! - [`logs`]: every component's log file read back as one stream (`devstack logs`), and kept
+//!   bounded on disk.
 //! - [`testing`]: one stack per test binary, `fresh_database()`, `fresh_queues()`.
 //! - [`process`]: child processes that cannot outlive devstack (process groups and watchdogs).
 //! - [`config`] (`devstack.toml`), [`paths`] (`.devstack/`), [`ports`], [`signals`], [`secret`]
@@ -25,6 +27,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod launch;
+pub mod logs;
 pub mod paths;
 pub mod ports;
 pub mod process;

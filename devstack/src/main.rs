@@ -41,5 +41,6 @@ async fn run() -> anyhow::Result<()> {
         Command::Down => commands::down::run(&paths).await,
         Command::Reset { yes } => commands::reset::run(&paths, yes),
         Command::Sqs(args) => devstack::sqs::run(&paths, args).await,
+        Command::Logs(args) => commands::logs::run(&paths, args).await,
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod down;
 pub mod env;
+pub mod logs;
 pub mod progress;
 pub mod reset;
 pub mod status;

@@ -36,8 +36,14 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     slipway_contracts::state::write_owner_only(&paths.env_file(), state.env_vars().as_bytes())
         .with_context(|| format!("cannot write {}", paths.env_file().display()))?;
     announce(paths, &stack, &state);
+    let rotation = tokio::spawn(crate::logs::files::keep_bounded(
+        paths.log_dir(),
+        crate::logs::files::ROTATE_AT_BYTES,
+        Duration::from_secs(10),
+    ));
 
     signals.recv().await;
+    rotation.abort();
     println!("\nstopping…");
     let _ = std::fs::remove_file(paths.state_file());
     let _ = std::fs::remove_file(paths.env_file());
@@ -94,7 +100,7 @@ fn announce(paths: &Paths, stack: &Stack, state: &StackState) {
     }
     println!();
     println!(
-        "Logs in {}. Ctrl-C stops everything.",
+        "Logs in {} (all of them, merged: `devstack logs -f`). Ctrl-C stops everything.",
         paths.log_dir().display()
     );
 }

@@ -241,6 +241,11 @@ impl NativePostgres {
                 "max_connections=300",
                 "-c",
                 "log_min_messages=warning",
+                // A time `devstack logs` can read and merge (logs::line).
+                "-c",
+                "log_line_prefix=%m [%p] ",
+                "-c",
+                "log_timezone=UTC",
             ]);
         if options.ephemeral {
             command.args([

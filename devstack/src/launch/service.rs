@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 use tokio::process::Command;
 
 use super::{LaunchError, wait_ready};
@@ -138,7 +137,8 @@ impl ServiceProcess {
             .arg("serve")
             .envs(&options.env)
             .env("HTTP_ADDR", format!("127.0.0.1:{}", options.port))
-            .env("LOG_FORMAT", "pretty")
+            // Structured in the file; `devstack logs` and the echo show it readably.
+            .env("LOG_FORMAT", "json")
             .env("NO_COLOR", "1");
         let mut child = ManagedChild::spawn("service", command, &options.log, Signal::SIGTERM)
             .map_err(|e| LaunchError::Io(e.to_string()))?;
@@ -204,24 +204,13 @@ impl ServiceProcess {
     }
 }
 
-/// Prints lines appended to `log`, prefixed, until aborted.
+/// Prints lines appended to `log`, prefixed and rendered (`logs::line::render`), until
+/// aborted.
 async fn echo_log(log: PathBuf) {
-    let Ok(mut file) = tokio::fs::File::open(&log).await else {
-        return;
-    };
-    let mut position = 0u64;
-    let mut pending = String::new();
+    let mut tail = crate::logs::tail::Tail::new(&log, true);
     loop {
-        let mut chunk = Vec::new();
-        if file.seek(std::io::SeekFrom::Start(position)).await.is_ok()
-            && file.read_to_end(&mut chunk).await.is_ok()
-        {
-            position += chunk.len() as u64;
-            pending.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = pending.find('\n') {
-                println!("service | {}", &pending[..end]);
-                pending.drain(..=end);
-            }
+        for line in tail.new_lines() {
+            println!("service | {}", crate::logs::line::render(&line));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
