@@ -8,6 +8,8 @@
 //! - [`metrics`]: the names and labels of the service's Prometheus metrics, exported by
 //!   `service` and scraped by `tui` and `loadtest`, and how both read them (the text format,
 //!   histogram quantiles).
+//! - [`control`]: the requests and answers of a running `devstack up`'s control socket
+//!   (`devstack restart|stop|start|status`, later the TUI).
 //! - [`redact`]: how a URL with a password is shown wherever it leaves a process (logs,
 //!   `devstack status`).
 //! - [`report`]: how a binary shows a person a fatal error (causes, never a backtrace).
@@ -15,6 +17,7 @@
 //! This crate holds data definitions and such shared rules only: no I/O beyond reading and
 //! writing the state file, no networking, no runtime.
 
+pub mod control;
 pub mod metrics;
 pub mod redact;
 pub mod report;

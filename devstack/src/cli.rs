@@ -45,6 +45,21 @@ pub enum Command {
     Sqs(SqsArgs),
     /// Every component's log, merged in time order (works after the stack stopped).
     Logs(LogsArgs),
+    /// Stop a component of the running stack and start it again (same port, same data).
+    Restart {
+        /// `postgres`, `redis`, `sqs`, `service`.
+        component: String,
+    },
+    /// Stop a component of the running stack (it stays stopped until `start`).
+    Stop {
+        /// `postgres`, `redis`, `sqs`, `service`.
+        component: String,
+    },
+    /// Start a stopped component of the running stack again.
+    Start {
+        /// `postgres`, `redis`, `sqs`, `service`.
+        component: String,
+    },
 }
 
 /// Options of `devstack logs`.
@@ -224,6 +239,19 @@ mod tests {
         );
         assert_eq!(args.grep.as_deref(), Some("ERROR"));
         assert!(Cli::try_parse_from(["devstack", "logs", "--since", "soon"]).is_err());
+    }
+
+    #[test]
+    fn component_actions_name_one_component() {
+        let cli = Cli::try_parse_from(["devstack", "restart", "redis"]).unwrap();
+        assert_eq!(
+            cli.command(),
+            Command::Restart {
+                component: "redis".into()
+            }
+        );
+        assert!(Cli::try_parse_from(["devstack", "stop"]).is_err());
+        assert!(Cli::try_parse_from(["devstack", "start", "a", "b"]).is_err());
     }
 
     #[test]

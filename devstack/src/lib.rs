@@ -11,9 +11,11 @@
 //! - [`launch`]: one launcher per component and backend (native Postgres and Redis, Docker,
 //!   external URLs, the embedded SQS emulator, the service), each start → ready → url → stop.
 //! - [`stack`]: starts the launchers concurrently, creates the queues, holds the settings.
+//! - [`control`]: the running `up`'s control socket (`devstack restart|stop|start|status`).
 //! - [`logs`]: every component's log file read back as one stream (`devstack logs`), and kept
 //!   bounded on disk.
 //! - [`testing`]: one stack per test binary, `fresh_database()`, `fresh_queues()`.
+//! - [`procstat`]: a process group's memory and CPU, from `/proc` (for `status`).
 //! - [`process`]: child processes that cannot outlive devstack (process groups and watchdogs).
 //! - [`config`] (`devstack.toml`), [`paths`] (`.devstack/`), [`ports`], [`signals`], [`secret`]
 //!   (the stack's password for Postgres and Redis).
@@ -26,11 +28,13 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod control;
 pub mod launch;
 pub mod logs;
 pub mod paths;
 pub mod ports;
 pub mod process;
+pub mod procstat;
 pub mod secret;
 pub mod signals;
 pub mod sqs;

@@ -42,5 +42,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Reset { yes } => commands::reset::run(&paths, yes),
         Command::Sqs(args) => devstack::sqs::run(&paths, args).await,
         Command::Logs(args) => commands::logs::run(&paths, args).await,
+        Command::Restart { component } => commands::control::restart(&paths, component).await,
+        Command::Stop { component } => commands::control::stop(&paths, component).await,
+        Command::Start { component } => commands::control::start(&paths, component).await,
     }
 }

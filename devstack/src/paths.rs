@@ -54,6 +54,11 @@ impl Paths {
         self.dir.join("data")
     }
 
+    /// `.devstack/control.sock`, the running `up`'s control channel.
+    pub fn control_socket(&self) -> PathBuf {
+        self.dir.join(slipway_contracts::control::SOCKET_FILE)
+    }
+
     /// `.devstack/logs`.
     pub fn log_dir(&self) -> PathBuf {
         self.dir.join("logs")

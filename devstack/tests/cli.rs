@@ -118,7 +118,7 @@ fn status_env_and_down_work_against_a_running_up() {
         "{text}{}",
         String::from_utf8_lossy(&status.stderr)
     );
-    assert_eq!(text.matches(" up").count(), 3, "{text}");
+    assert_eq!(text.matches(" ready ").count(), 3, "{text}");
 
     let env = devstack(root.path(), &["env"]);
     let text = String::from_utf8_lossy(&env.stdout);

@@ -158,11 +158,7 @@ async fn connections_without_the_stacks_password_are_refused() {
 }
 
 fn pids(stack: &Stack) -> Vec<u32> {
-    stack
-        .components()
-        .iter()
-        .filter_map(|c| c.running.pid())
-        .collect()
+    stack.components().iter().filter_map(|c| c.pid()).collect()
 }
 
 async fn gone_within(pids: &[u32], limit: Duration) -> bool {

@@ -6,10 +6,12 @@
 //! child started so far (each `ManagedChild` stops its process group when dropped, and the
 //! build runs as one), and `up` exits at once with an error.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use slipway_contracts::state::StackState;
+use tokio::sync::Mutex;
 
 use super::progress::Spinners;
 use crate::cli::UpArgs;
@@ -31,11 +33,24 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
             anyhow::bail!("interrupted while starting; everything started so far was stopped");
         }
     };
-    let state = stack.state();
-    state.write(&paths.state_file())?;
-    slipway_contracts::state::write_owner_only(&paths.env_file(), state.env_vars().as_bytes())
-        .with_context(|| format!("cannot write {}", paths.env_file().display()))?;
-    announce(paths, &stack, &state);
+    let stack = Arc::new(Mutex::new(stack));
+    // The control socket first: once the state file exists, clients may use it.
+    let socket = paths.control_socket();
+    let control = {
+        let paths = paths.clone();
+        crate::control::server::bind(&socket, stack.clone(), move |stack| {
+            if let Err(error) = write_state(&paths, &stack.state()) {
+                eprintln!("warning: {error:#}");
+            }
+        })
+        .with_context(|| format!("cannot open {}", socket.display()))?
+    };
+    {
+        let stack = stack.lock().await;
+        let state = stack.state();
+        write_state(paths, &state)?;
+        announce(paths, &stack, &state);
+    }
     let rotation = tokio::spawn(crate::logs::files::keep_bounded(
         paths.log_dir(),
         crate::logs::files::ROTATE_AT_BYTES,
@@ -43,15 +58,25 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     ));
 
     signals.recv().await;
+    control.abort();
     rotation.abort();
     println!("\nstopping…");
     let _ = std::fs::remove_file(paths.state_file());
     let _ = std::fs::remove_file(paths.env_file());
-    tokio::time::timeout(Duration::from_secs(30), stack.stop())
-        .await
-        .context("components did not stop within 30 s")?;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        stack.lock().await.stop_all().await;
+    })
+    .await
+    .context("components did not stop within 30 s")?;
     println!("stopped");
     Ok(())
+}
+
+/// Writes `.devstack/state.json` and `.devstack/env` (both owner-only).
+fn write_state(paths: &Paths, state: &StackState) -> anyhow::Result<()> {
+    state.write(&paths.state_file())?;
+    slipway_contracts::state::write_owner_only(&paths.env_file(), state.env_vars().as_bytes())
+        .with_context(|| format!("cannot write {}", paths.env_file().display()))
 }
 
 /// Starts the infrastructure, then the service unless `--no-service`.

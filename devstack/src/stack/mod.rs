@@ -1,6 +1,16 @@
 //! A stack: Postgres, Redis and SQS started concurrently with the chosen backends, the declared
 //! queues created, and the settings a client needs. Used by `devstack up` and by the test
 //! support in [`crate::testing`].
+//!
+//! - [`components`]: how each infrastructure component starts, by backend.
+//! - [`spec`]: the recipe that starts a component again (same port, same data).
+//! - [`entry`]: one component of the stack — running or stopped — and its history.
+//! - here: the stack as a whole — start in order, settings, one component's stop, start and
+//!   restart (what the control channel asks), stop in reverse order.
+
+pub mod components;
+pub mod entry;
+pub mod spec;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,12 +18,14 @@ use std::time::{Duration, Instant};
 
 use slipway_contracts::state::{Component, SCHEMA_VERSION, StackState};
 
-use crate::cli::BackendChoice;
+use slipway_contracts::control::ComponentStatus;
+
 use crate::config::DevstackConfig;
-use crate::launch::postgres::{NativePostgres, PostgresBinaries, PostgresOptions};
-use crate::launch::redis::{NativeRedis, RedisOptions};
-use crate::launch::{LaunchError, Running, external, sqs};
+use crate::launch::{LaunchError, Running, sqs};
 use crate::ports;
+use components::{Dirs, Launched, start_postgres, start_redis, start_sqs};
+pub use entry::Started;
+use spec::Spec;
 
 /// What to start, and how.
 #[derive(Debug, Clone)]
@@ -75,17 +87,6 @@ impl Progress for Silent {
     fn starting(&self, _: &str) {}
     fn ready(&self, _: &str, _: &str, _: Duration) {}
     fn failed(&self, _: &str) {}
-}
-
-/// A started component and how long it took.
-#[derive(Debug)]
-pub struct Started {
-    /// `postgres`, `redis` or `sqs`.
-    pub name: &'static str,
-    /// The running component.
-    pub running: Running,
-    /// Launch to ready.
-    pub startup: Duration,
 }
 
 /// A running stack.
@@ -180,7 +181,7 @@ impl Stack {
         for result in [postgres, redis, sqs] {
             match result {
                 Ok(started) => {
-                    if let Running::EmbeddedSqs(emulator) = &started.running
+                    if let Some(Running::EmbeddedSqs(emulator)) = &started.running
                         && let Some(recovery) = emulator.recovery()
                     {
                         notes.extend(sqs::recovery_notes(recovery));
@@ -215,7 +216,7 @@ impl Stack {
             self.components
                 .iter()
                 .find(|c| c.name == name)
-                .map(|c| c.running.url())
+                .map(|c| c.url().to_string())
                 .unwrap_or_default()
         };
         let (database_url, redis_url, sqs_endpoint) =
@@ -272,9 +273,9 @@ impl Stack {
                 .iter()
                 .map(|c| Component {
                     name: c.name.to_string(),
-                    backend: c.running.backend(),
-                    url: c.running.url(),
-                    pid: c.running.pid(),
+                    backend: c.backend(),
+                    url: c.url().to_string(),
+                    pid: c.pid(),
                     startup_ms: u64::try_from(c.startup.as_millis()).unwrap_or(u64::MAX),
                 })
                 .collect(),
@@ -284,8 +285,15 @@ impl Stack {
 
     /// Stops every component, last started first, then deletes ephemeral data.
     pub async fn stop(mut self) {
+        self.stop_all().await;
+    }
+
+    /// As [`Self::stop`], for a stack shared with the control channel.
+    pub async fn stop_all(&mut self) {
         while let Some(component) = self.components.pop() {
-            component.running.stop().await;
+            if let Some(running) = component.running {
+                running.stop().await;
+            }
         }
         drop(self.temp_dir.take());
     }
@@ -314,19 +322,48 @@ impl Stack {
         let started = timed("service", progress, async {
             let binary = crate::launch::service::build(workspace, &build_log).await?;
             let process = crate::launch::service::ServiceProcess::start(&binary, &options).await?;
-            Ok((Running::Service(process), "native"))
+            let spec = Spec::Service { binary, options };
+            Ok((Running::Service(process), "native", spec))
         })
         .await?;
-        self.env.insert("SERVICE_URL".into(), started.running.url());
+        self.env
+            .insert("SERVICE_URL".into(), started.url().to_string());
         self.components.push(started);
         Ok(())
     }
 
-    /// Stops one component (tests use it to take a dependency down).
-    pub async fn stop_component(&mut self, name: &str) -> Option<()> {
-        let index = self.components.iter().position(|c| c.name == name)?;
-        self.components.remove(index).running.stop().await;
-        Some(())
+    /// Every component's status, in start order.
+    pub fn statuses(&self) -> Vec<ComponentStatus> {
+        self.components.iter().map(Started::status).collect()
+    }
+
+    fn component(&mut self, name: &str) -> Result<&mut Started, LaunchError> {
+        let known: Vec<&str> = self.components.iter().map(|c| c.name).collect();
+        let known = known.join(", ");
+        self.components
+            .iter_mut()
+            .find(|c| c.name == name)
+            .ok_or_else(|| {
+                LaunchError::Unsupported(format!("no component `{name}`; there are: {known}"))
+            })
+    }
+
+    /// Stops one component; it stays in the stack, stopped, until started again.
+    pub async fn stop_component(&mut self, name: &str) -> Result<(), LaunchError> {
+        self.component(name)?.stop().await
+    }
+
+    /// Starts a stopped component again, on its port, with its data.
+    pub async fn start_component(&mut self, name: &str) -> Result<(), LaunchError> {
+        self.component(name)?.start().await
+    }
+
+    /// Stops a component and starts it again, on its port, with its data. Components that
+    /// depend on it are left running: they reconnect (the service does).
+    pub async fn restart_component(&mut self, name: &str) -> Result<(), LaunchError> {
+        let component = self.component(name)?;
+        component.stop().await?;
+        component.start().await
     }
 }
 
@@ -336,201 +373,19 @@ async fn timed<F>(
     start: F,
 ) -> Result<Started, LaunchError>
 where
-    F: std::future::Future<Output = Result<(Running, &'static str), LaunchError>>,
+    F: std::future::Future<Output = Result<Launched, LaunchError>>,
 {
     progress.starting(name);
     let started = Instant::now();
     match start.await {
-        Ok((running, backend)) => {
+        Ok((running, backend, spec)) => {
             let startup = started.elapsed();
             progress.ready(name, backend, startup);
-            Ok(Started {
-                name,
-                running,
-                startup,
-            })
+            Ok(Started::new(name, running, spec, startup))
         }
         Err(e) => {
             progress.failed(name);
             Err(e)
         }
-    }
-}
-
-fn install_hint(what: &str) -> String {
-    match what {
-        "postgres" => "PostgreSQL server binaries not found (looked in PATH, pg_config --bindir, /usr/lib/postgresql/*/bin, Homebrew). \
-             Install them (Debian/Ubuntu: `sudo apt-get install postgresql`; macOS: `brew install postgresql@16`), \
-             or start Docker and use --backend docker, or pass --postgres-url."
-            .into(),
-        _ => "redis-server not found. Install it (Debian/Ubuntu: `sudo apt-get install redis-server`; macOS: `brew install redis`), \
-             or start Docker and use --backend docker, or pass --redis-url."
-            .into(),
-    }
-}
-
-/// Resolves `auto`: native when installed, else Docker when an engine answers, else an error
-/// that says what to install.
-async fn resolve(
-    component: &str,
-    choice: BackendChoice,
-    native_installed: bool,
-) -> Result<BackendChoice, LaunchError> {
-    match choice {
-        BackendChoice::Native if !native_installed => {
-            Err(LaunchError::NotInstalled(install_hint(component)))
-        }
-        BackendChoice::Native | BackendChoice::Docker => Ok(choice),
-        BackendChoice::Embedded => Err(LaunchError::Unsupported(format!(
-            "{component}: there is no embedded backend; use native or docker"
-        ))),
-        BackendChoice::Auto if native_installed => Ok(BackendChoice::Native),
-        BackendChoice::Auto => {
-            #[cfg(feature = "docker")]
-            if crate::launch::docker::engine_available().await {
-                return Ok(BackendChoice::Docker);
-            }
-            Err(LaunchError::NotInstalled(install_hint(component)))
-        }
-    }
-}
-
-#[cfg(not(feature = "docker"))]
-fn docker_unavailable(component: &str) -> LaunchError {
-    LaunchError::Unsupported(format!(
-        "{component}: this devstack was built without the `docker` feature"
-    ))
-}
-
-/// Where a native component keeps its data and logs, and the stack's password.
-struct Dirs<'a> {
-    data: &'a std::path::Path,
-    logs: &'a std::path::Path,
-    password: &'a str,
-}
-
-async fn start_postgres(
-    options: &StackOptions,
-    dirs: &Dirs<'_>,
-    port: u16,
-) -> Result<(Running, &'static str), LaunchError> {
-    let (data_dir, log_dir) = (dirs.data, dirs.logs);
-    if let Some(url) = &options.postgres_url {
-        external::check_reachable("postgres", url).await?;
-        return Ok((Running::External(url.clone()), "external"));
-    }
-    let binaries = PostgresBinaries::find();
-    match resolve(
-        "postgres",
-        options.config.backends.postgres,
-        binaries.is_some(),
-    )
-    .await?
-    {
-        BackendChoice::Docker => {
-            #[cfg(feature = "docker")]
-            return Ok((
-                Running::Docker(crate::launch::docker::start_postgres().await?),
-                "docker",
-            ));
-            #[cfg(not(feature = "docker"))]
-            return Err(docker_unavailable("postgres"));
-        }
-        _ => {
-            let binaries =
-                binaries.ok_or_else(|| LaunchError::NotInstalled(install_hint("postgres")))?;
-            let pg_options = PostgresOptions {
-                data_dir: data_dir.join("postgres"),
-                port,
-                ephemeral: options.ephemeral,
-                log: log_dir.join("postgres.log"),
-                cleanup_on_crash: if options.ephemeral {
-                    data_dir.parent().map(std::path::Path::to_path_buf)
-                } else {
-                    None
-                },
-                password: dirs.password.to_string(),
-            };
-            Ok((
-                Running::NativePostgres(NativePostgres::start(&binaries, &pg_options).await?),
-                "native",
-            ))
-        }
-    }
-}
-
-async fn start_redis(
-    options: &StackOptions,
-    dirs: &Dirs<'_>,
-    port: u16,
-) -> Result<(Running, &'static str), LaunchError> {
-    let (data_dir, log_dir) = (dirs.data, dirs.logs);
-    if let Some(url) = &options.redis_url {
-        external::check_reachable("redis", url).await?;
-        return Ok((Running::External(url.clone()), "external"));
-    }
-    let binary = crate::launch::redis::find_binary();
-    match resolve("redis", options.config.backends.redis, binary.is_some()).await? {
-        BackendChoice::Docker => {
-            #[cfg(feature = "docker")]
-            return Ok((
-                Running::Docker(crate::launch::docker::start_redis().await?),
-                "docker",
-            ));
-            #[cfg(not(feature = "docker"))]
-            return Err(docker_unavailable("redis"));
-        }
-        _ => {
-            let binary = binary.ok_or_else(|| LaunchError::NotInstalled(install_hint("redis")))?;
-            let redis_options = RedisOptions {
-                data_dir: data_dir.join("redis"),
-                port,
-                ephemeral: options.ephemeral,
-                log: log_dir.join("redis.log"),
-                password: dirs.password.to_string(),
-            };
-            Ok((
-                Running::NativeRedis(NativeRedis::start(&binary, &redis_options).await?),
-                "native",
-            ))
-        }
-    }
-}
-
-async fn start_sqs(
-    options: &StackOptions,
-    data_dir: &std::path::Path,
-    port: u16,
-) -> Result<(Running, &'static str), LaunchError> {
-    if let Some(url) = &options.sqs_url {
-        external::check_reachable("sqs", url).await?;
-        return Ok((Running::External(url.clone()), "external"));
-    }
-    match options.config.backends.sqs {
-        BackendChoice::Embedded | BackendChoice::Auto => Ok((
-            Running::EmbeddedSqs(
-                sqs::start_embedded(
-                    port,
-                    (!options.ephemeral)
-                        .then(|| data_dir.join("sqs"))
-                        .as_deref(),
-                    options.repair,
-                )
-                .await?,
-            ),
-            "embedded",
-        )),
-        BackendChoice::Docker => {
-            #[cfg(feature = "docker")]
-            return Ok((
-                Running::Docker(crate::launch::docker::start_elasticmq().await?),
-                "docker",
-            ));
-            #[cfg(not(feature = "docker"))]
-            return Err(docker_unavailable("sqs"));
-        }
-        BackendChoice::Native => Err(LaunchError::Unsupported(
-            "sqs: use `embedded` (the built-in emulator) or `docker` (ElasticMQ)".into(),
-        )),
     }
 }

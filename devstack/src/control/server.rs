@@ -1,0 +1,104 @@
+//! The listener `devstack up` runs: accepts connections on the control socket, refuses other
+//! users, reads one JSON request a line, carries it out on the stack and answers. After a
+//! request that changed the stack (a pid, a state), the state file is written again so that
+//! readers of `.devstack/state.json` see the same stack.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use slipway_contracts::control::{Request, Response};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Mutex;
+
+use crate::stack::Stack;
+
+/// Binds the socket at `path` (owner-only; a stale one is replaced) and serves requests on
+/// `stack` until the task is dropped. After a change, `on_change` is called with the stack.
+pub fn bind(
+    path: &Path,
+    stack: Arc<Mutex<Stack>>,
+    on_change: impl Fn(&Stack) + Send + Sync + 'static,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    let on_change = Arc::new(on_change);
+    let socket = SocketFile(path.to_path_buf());
+    Ok(tokio::spawn(async move {
+        // Removed when this task ends (aborted at shutdown).
+        let _socket = socket;
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let (stack, on_change) = (stack.clone(), on_change.clone());
+            tokio::spawn(async move {
+                if let Err(error) = serve(stream, &stack, on_change.as_ref()).await {
+                    tracing::debug!(%error, "control connection ended");
+                }
+            });
+        }
+    }))
+}
+
+/// Removes the socket file when dropped (with the task that owns it).
+struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+async fn serve(
+    stream: UnixStream,
+    stack: &Mutex<Stack>,
+    on_change: &(dyn Fn(&Stack) + Send + Sync),
+) -> std::io::Result<()> {
+    let mine = nix::unistd::Uid::effective().as_raw();
+    if stream.peer_cred()?.uid() != mine {
+        return Ok(());
+    }
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    while let Some(line) = lines.next_line().await? {
+        let response = match serde_json::from_str::<Request>(&line) {
+            Ok(request) => carry_out(request, stack, on_change).await,
+            Err(error) => Response::failure(format!("not a control request: {error}")),
+        };
+        let mut text = serde_json::to_string(&response).unwrap_or_else(|e| {
+            format!(r#"{{"ok":false,"error":"cannot encode the answer: {e}"}}"#)
+        });
+        text.push('\n');
+        write.write_all(text.as_bytes()).await?;
+    }
+    Ok(())
+}
+
+async fn carry_out(
+    request: Request,
+    stack: &Mutex<Stack>,
+    on_change: &(dyn Fn(&Stack) + Send + Sync),
+) -> Response {
+    let mut stack = stack.lock().await;
+    let result = match &request {
+        Request::Status => Ok(()),
+        Request::Restart { component } => stack.restart_component(component).await,
+        Request::Stop { component } => stack.stop_component(component).await,
+        Request::Start { component } => stack.start_component(component).await,
+    };
+    if request != Request::Status {
+        on_change(&stack);
+    }
+    Response {
+        ok: result.is_ok(),
+        error: result.err().map(|e| e.to_string()),
+        components: stack.statuses(),
+    }
+}

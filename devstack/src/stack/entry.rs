@@ -1,0 +1,126 @@
+//! One component of a running stack: what runs now (nothing while stopped), the recipe that
+//! starts it again, and its history (when it last started, how often it restarted, its last
+//! failure), from which `devstack status` and the control channel report it.
+
+use std::time::{Duration, Instant};
+
+use slipway_contracts::control::{ComponentState, ComponentStatus};
+use slipway_contracts::state::Backend;
+
+use super::spec::Spec;
+use crate::launch::{LaunchError, Running};
+
+/// A component of the stack.
+#[derive(Debug)]
+pub struct Started {
+    /// `postgres`, `redis`, `sqs`, `service`.
+    pub name: &'static str,
+    /// What runs now; `None` while stopped.
+    pub running: Option<Running>,
+    /// How to start it again.
+    pub spec: Spec,
+    /// Launch to ready, the first time.
+    pub startup: Duration,
+    backend: Backend,
+    url: String,
+    started_at: Instant,
+    restarts: u32,
+    failure: Option<String>,
+}
+
+impl Started {
+    /// A component that has just started.
+    pub fn new(name: &'static str, running: Running, spec: Spec, startup: Duration) -> Self {
+        Self {
+            name,
+            backend: running.backend(),
+            url: running.url(),
+            running: Some(running),
+            spec,
+            startup,
+            started_at: Instant::now(),
+            restarts: 0,
+            failure: None,
+        }
+    }
+
+    /// Its URL (kept while it is stopped: a start takes the same port).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// How it is provided.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The process serving it now, when devstack runs one.
+    pub fn pid(&self) -> Option<u32> {
+        self.running.as_ref().and_then(Running::pid)
+    }
+
+    /// Stops it; it stays in the stack, stopped.
+    pub async fn stop(&mut self) -> Result<(), LaunchError> {
+        if !self.spec.is_managed() {
+            return Err(LaunchError::Unsupported(format!(
+                "{} is not run by devstack (an external URL or a container): it cannot be stopped from here",
+                self.name
+            )));
+        }
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        Ok(())
+    }
+
+    /// Starts it again from its recipe (same port, same data); a no-op when it runs.
+    pub async fn start(&mut self) -> Result<(), LaunchError> {
+        if self.running.is_some() {
+            return Ok(());
+        }
+        match self.spec.start(self.name).await {
+            Ok(running) => {
+                self.url = running.url();
+                self.running = Some(running);
+                self.started_at = Instant::now();
+                self.restarts += 1;
+                self.failure = None;
+                Ok(())
+            }
+            Err(error) => {
+                self.failure = Some(error.to_string());
+                Err(error)
+            }
+        }
+    }
+
+    /// Its state, as the control channel reports it.
+    pub fn status(&self) -> ComponentStatus {
+        let exited = self.pid().is_some_and(|pid| !crate::process::is_alive(pid));
+        let state = match (&self.running, &self.failure) {
+            (Some(_), _) if exited => ComponentState::Failed,
+            (Some(_), _) => ComponentState::Ready,
+            (None, Some(_)) => ComponentState::Failed,
+            (None, None) => ComponentState::Stopped,
+        };
+        let failure = if exited {
+            Some("the process exited by itself (see `devstack logs`)".to_string())
+        } else {
+            self.failure.clone()
+        };
+        ComponentStatus {
+            name: self.name.to_string(),
+            backend: self.backend,
+            url: self.url.clone(),
+            pid: self.pid(),
+            state,
+            uptime_ms: if self.running.is_some() {
+                u64::try_from(self.started_at.elapsed().as_millis()).unwrap_or(u64::MAX)
+            } else {
+                0
+            },
+            restarts: self.restarts,
+            error: failure,
+        }
+    }
+}

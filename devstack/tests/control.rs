@@ -1,0 +1,152 @@
+//! The control channel through the real binary: `devstack status` reports every component
+//! (state, uptime, restarts, memory); `devstack restart redis` brings Redis back on the same
+//! port with the same password and data, and a new pid; `stop` and `start` likewise; the
+//! socket is its owner's only; unknown components and a stack that is not running get clear
+//! errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use slipway_contracts::state::StackState;
+
+use common::wait_exit;
+
+const BIN: &str = env!("CARGO_BIN_EXE_devstack");
+
+fn devstack(root: &Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new(BIN)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+fn start_up(root: &Path) -> (Child, StackState) {
+    let log = std::fs::File::create(root.join("up.out")).unwrap();
+    let mut up = Command::new(BIN)
+        .arg("--root")
+        .arg(root)
+        .args([
+            "up",
+            "--no-service",
+            "--postgres-port",
+            "0",
+            "--redis-port",
+            "0",
+            "--sqs-port",
+            "0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let state = root.join(".devstack/state.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !state.exists() {
+        assert!(up.try_wait().unwrap().is_none(), "up exited early");
+        assert!(Instant::now() < deadline, "no state file");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (up, StackState::read(&state).unwrap())
+}
+
+fn redis_ping(url: &str) -> bool {
+    use std::io::{Read as _, Write as _};
+    let (password, addr) = url.trim_start_matches("redis://:").split_once('@').unwrap();
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = stream.write_all(format!("AUTH {password}\r\nSET kept yes\r\nGET kept\r\n").as_bytes());
+    let mut reply = [0u8; 64];
+    let n = stream.read(&mut reply).unwrap_or(0);
+    String::from_utf8_lossy(&reply[..n]).starts_with("+OK")
+}
+
+#[test]
+fn restart_stop_and_start_one_component_of_a_running_stack() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut up, state) = start_up(root.path());
+    let socket = root.path().join(".devstack/control.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "the control socket is its owner's only"
+    );
+
+    let (ok, text) = devstack(root.path(), &["status"]);
+    assert!(ok, "{text}");
+    for column in ["state", "uptime", "restarts", "rss", "cpu"] {
+        assert!(text.contains(column), "{column} in:\n{text}");
+    }
+    assert_eq!(text.matches(" ready ").count(), 3, "{text}");
+    assert!(text.contains(" MB "), "memory shown:\n{text}");
+
+    let redis_url = state.env["REDIS_URL"].clone();
+    let old_pid = state.component("redis").unwrap().pid.unwrap();
+    assert!(redis_ping(&redis_url));
+    let (ok, text) = devstack(root.path(), &["restart", "redis"]);
+    assert!(ok && text.starts_with("restarted redis in "), "{text}");
+    let after = StackState::read(&root.path().join(".devstack/state.json")).unwrap();
+    let new_pid = after.component("redis").unwrap().pid.unwrap();
+    assert_ne!(new_pid, old_pid, "a new process");
+    assert_eq!(
+        after.env["REDIS_URL"], redis_url,
+        "the same port and password"
+    );
+    assert!(redis_ping(&redis_url), "Redis answers on the same URL");
+    let (_, text) = devstack(root.path(), &["status"]);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("  redis") && l.contains(" ready ") && l.contains(" 1 ")),
+        "one restart counted:\n{text}"
+    );
+
+    let (ok, text) = devstack(root.path(), &["stop", "redis"]);
+    assert!(ok, "{text}");
+    assert!(!redis_ping(&redis_url), "stopped");
+    let (ok, text) = devstack(root.path(), &["status"]);
+    assert!(
+        !ok && text.contains("stopped") && text.contains("not ready: redis"),
+        "{text}"
+    );
+    let (ok, text) = devstack(root.path(), &["start", "redis"]);
+    assert!(ok, "{text}");
+    assert!(redis_ping(&redis_url), "started again on the same URL");
+
+    let (ok, text) = devstack(root.path(), &["restart", "mysql"]);
+    assert!(
+        !ok && text.contains("no component `mysql`; there are: postgres, redis, sqs"),
+        "{text}"
+    );
+
+    kill(
+        Pid::from_raw(i32::try_from(up.id()).unwrap()),
+        Signal::SIGINT,
+    )
+    .unwrap();
+    assert!(wait_exit(&mut up, Duration::from_secs(30)).is_some());
+    assert!(!socket.exists(), "the socket goes with the stack");
+    let (ok, text) = devstack(root.path(), &["restart", "redis"]);
+    assert!(
+        !ok && text.contains("no devstack is running here"),
+        "{text}"
+    );
+}
