@@ -1,5 +1,6 @@
-//! `devstack.toml`: optional settings at the workspace root (ports, backends, queues). No file
-//! is needed for the defaults; command-line flags override the file.
+//! `devstack.toml`: optional settings at the workspace root (ports, backends, queues, apps). No
+//! file is needed for the defaults; command-line flags override the file. `[[apps]]` is
+//! described in `crate::apps::declaration`.
 //!
 //! ```toml
 //! [ports]
@@ -27,6 +28,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::apps::declaration::AppDeclaration;
 use crate::cli::BackendChoice;
 use crate::ports;
 
@@ -42,6 +44,8 @@ pub struct DevstackConfig {
     pub queues: Vec<QueueDeclaration>,
     /// The queue whose URL is `SQS_QUEUE_URL` (its DLQ is `SQS_DLQ_URL`).
     pub main_queue: String,
+    /// The apps to run (`[[apps]]`); none declared means the orders service.
+    pub apps: Vec<AppDeclaration>,
 }
 
 /// `[ports]`.
@@ -122,6 +126,7 @@ impl Default for DevstackConfig {
             backends: BackendsConfig::default(),
             queues: default_queues(),
             main_queue: "orders".into(),
+            apps: Vec::new(),
         }
     }
 }
@@ -212,6 +217,7 @@ impl DevstackConfig {
                 config.main_queue
             ));
         }
+        crate::apps::declaration::check(&config.apps, text)?;
         Ok(config)
     }
 

@@ -10,6 +10,8 @@
 //!   `down`, `reset`, `logs`) and the progress display.
 //! - [`launch`]: one launcher per component and backend (native Postgres and Redis, Docker,
 //!   external URLs, the embedded SQS emulator, the service), each start → ready → url → stop.
+//! - [`apps`]: `[[apps]]` of `devstack.toml` (the orders service by default): declarations,
+//!   `${NAME}` settings, running one app.
 //! - [`stack`]: starts the launchers concurrently, creates the queues, holds the settings.
 //! - [`control`]: the running `up`'s control socket (`devstack restart|stop|start|status`).
 //! - [`logs`]: every component's log file read back as one stream (`devstack logs`), and kept
@@ -25,6 +27,7 @@
 //! devstack never links the `service` crate: it builds and runs it as a child process, so that
 //! the service's tests can use this library without a dependency cycle.
 
+pub mod apps;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -26,7 +26,7 @@ const WATCHDOG: &str = r#"while read -r _; do :; done; kill -"$1" -"$0" 2>/dev/n
 /// A supervised child process.
 #[derive(Debug)]
 pub struct ManagedChild {
-    name: &'static str,
+    name: String,
     child: Child,
     pid: u32,
     stop_signal: Signal,
@@ -60,7 +60,7 @@ impl ManagedChild {
     /// Starts `command` in its own process group, its output appended to `log`, with a
     /// watchdog that sends `stop_signal` (then SIGKILL) to the group if this process dies.
     pub fn spawn(
-        name: &'static str,
+        name: impl Into<String>,
         command: Command,
         log: &Path,
         stop_signal: Signal,
@@ -70,7 +70,7 @@ impl ManagedChild {
 
     /// As [`spawn`](Self::spawn); if this process dies, the watchdog also removes `cleanup`.
     pub fn spawn_with_cleanup(
-        name: &'static str,
+        name: impl Into<String>,
         mut command: Command,
         log: &Path,
         stop_signal: Signal,
@@ -102,8 +102,9 @@ impl ManagedChild {
             source,
         })?;
         let pid = child.id().unwrap_or(0);
+        let name = name.into();
         let mut managed = Self {
-            name,
+            name: name.clone(),
             child,
             pid,
             stop_signal,

@@ -14,6 +14,7 @@ use slipway_contracts::state::StackState;
 use tokio::sync::Mutex;
 
 use super::progress::Spinners;
+use crate::apps::declaration::default_apps;
 use crate::cli::UpArgs;
 use crate::config::DevstackConfig;
 use crate::launch::external::redact;
@@ -73,10 +74,12 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
 }
 
 /// Writes `.devstack/state.json` and `.devstack/env` (both owner-only).
+/// The env file first: the state file's appearance is what readers wait for.
 fn write_state(paths: &Paths, state: &StackState) -> anyhow::Result<()> {
-    state.write(&paths.state_file())?;
     slipway_contracts::state::write_owner_only(&paths.env_file(), state.env_vars().as_bytes())
-        .with_context(|| format!("cannot write {}", paths.env_file().display()))
+        .with_context(|| format!("cannot write {}", paths.env_file().display()))?;
+    state.write(&paths.state_file())?;
+    Ok(())
 }
 
 /// Starts the infrastructure, then the service unless `--no-service`.
@@ -97,17 +100,21 @@ async fn start(paths: &Paths, args: &UpArgs, spinners: &Spinners) -> anyhow::Res
         sqs_url: args.sqs_url.clone(),
         repair: args.repair,
     };
-    let mut stack = Stack::start(&options, spinners).await?;
-    if !args.no_service {
+    let apps = if args.no_service {
+        Vec::new()
+    } else if options.config.apps.is_empty() {
         let port = args.service_port.unwrap_or(options.config.ports.service);
-        let log = paths.log_dir().join("service.log");
-        if let Err(error) = stack
-            .start_service(&paths.root, port, log, true, spinners)
-            .await
-        {
-            stack.stop().await;
-            return Err(error.into());
-        }
+        default_apps(&paths.root, port)
+    } else {
+        options.config.apps.clone()
+    };
+    let mut stack = Stack::start(&options, spinners).await?;
+    if let Err(error) = stack
+        .start_apps(&apps, &paths.root, &paths.log_dir(), spinners)
+        .await
+    {
+        stack.stop().await;
+        return Err(error.into());
     }
     Ok(stack)
 }

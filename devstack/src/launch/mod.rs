@@ -5,7 +5,7 @@
 //! - [`docker`]: the same, plus ElasticMQ, as containers through testcontainers.
 //! - [`external`]: a URL the user gives, checked for reachability.
 //! - [`sqs`]: the embedded emulator (default), or the Docker/external ones.
-//! - [`service`]: the service binary, built, migrated and run as a child.
+//! - apps (the service among them) are launched by `crate::apps::process`.
 //!
 //! [`Running`] is the common face of whatever was started.
 
@@ -15,7 +15,6 @@ pub mod external;
 pub mod postgres;
 pub mod postgres_auth;
 pub mod redis;
-pub mod service;
 pub mod sqs;
 
 use std::future::Future;
@@ -41,7 +40,7 @@ pub enum LaunchError {
     )]
     Startup {
         /// Which component.
-        component: &'static str,
+        component: String,
         /// What happened.
         reason: String,
         /// The end of its log.
@@ -92,8 +91,8 @@ pub enum Running {
     /// A container.
     #[cfg(feature = "docker")]
     Docker(docker::DockerComponent),
-    /// The service.
-    Service(service::ServiceProcess),
+    /// An app (`[[apps]]`; the orders service by default).
+    App(crate::apps::process::AppProcess),
     /// A URL devstack does not manage.
     External(String),
 }
@@ -111,7 +110,7 @@ impl Running {
     /// How it is provided.
     pub fn backend(&self) -> Backend {
         match self {
-            Self::NativePostgres(_) | Self::NativeRedis(_) | Self::Service(_) => Backend::Native,
+            Self::NativePostgres(_) | Self::NativeRedis(_) | Self::App(_) => Backend::Native,
             Self::EmbeddedSqs(_) => Backend::Embedded,
             #[cfg(feature = "docker")]
             Self::Docker(_) => Backend::Docker,
@@ -125,7 +124,7 @@ impl Running {
             Self::NativePostgres(p) => p.url(),
             Self::NativeRedis(r) => r.url(),
             Self::EmbeddedSqs(e) => e.endpoint(),
-            Self::Service(s) => s.url(),
+            Self::App(a) => a.url(),
             #[cfg(feature = "docker")]
             Self::Docker(d) => d.url.clone(),
             Self::External(url) => url.clone(),
@@ -137,7 +136,7 @@ impl Running {
         match self {
             Self::NativePostgres(p) => Some(p.pid()),
             Self::NativeRedis(r) => Some(r.pid()),
-            Self::Service(s) => Some(s.pid()),
+            Self::App(a) => Some(a.pid()),
             _ => None,
         }
     }
@@ -147,7 +146,7 @@ impl Running {
         match self {
             Self::NativePostgres(p) => p.stop().await,
             Self::NativeRedis(r) => r.stop().await,
-            Self::Service(s) => s.stop().await,
+            Self::App(a) => a.stop().await,
             Self::EmbeddedSqs(e) => {
                 let _ = e.shutdown().await;
             }

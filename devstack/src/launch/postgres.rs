@@ -286,7 +286,7 @@ impl NativePostgres {
             let tail = child.log_tail(15);
             child.stop(Duration::from_secs(5)).await;
             return Err(LaunchError::Startup {
-                component: "postgres",
+                component: "postgres".into(),
                 reason,
                 log_tail: tail,
             });
@@ -363,7 +363,7 @@ async fn initdb(
     })?;
     if !output.status.success() {
         return Err(LaunchError::Startup {
-            component: "postgres",
+            component: "postgres".into(),
             reason: format!("initdb failed ({})", output.status),
             log_tail: String::from_utf8_lossy(&output.stderr).into_owned(),
         });

@@ -108,7 +108,7 @@ async fn set_password_single_user(
     let errors = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() || errors.contains("ERROR") {
         return Err(LaunchError::Startup {
-            component: "postgres",
+            component: "postgres".into(),
             reason: "cannot set the superuser's password in single-user mode".into(),
             log_tail: format!("{}{errors}", String::from_utf8_lossy(&output.stdout)),
         });

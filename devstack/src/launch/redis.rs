@@ -94,7 +94,7 @@ impl NativeRedis {
             let tail = child.log_tail(15);
             child.stop(Duration::from_secs(5)).await;
             return Err(LaunchError::Startup {
-                component: "redis",
+                component: "redis".into(),
                 reason,
                 log_tail: tail,
             });

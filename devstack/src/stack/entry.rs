@@ -13,8 +13,8 @@ use crate::launch::{LaunchError, Running};
 /// A component of the stack.
 #[derive(Debug)]
 pub struct Started {
-    /// `postgres`, `redis`, `sqs`, `service`.
-    pub name: &'static str,
+    /// `postgres`, `redis`, `sqs`, or an app's name.
+    pub name: String,
     /// What runs now; `None` while stopped.
     pub running: Option<Running>,
     /// How to start it again.
@@ -30,9 +30,9 @@ pub struct Started {
 
 impl Started {
     /// A component that has just started.
-    pub fn new(name: &'static str, running: Running, spec: Spec, startup: Duration) -> Self {
+    pub fn new(name: &str, running: Running, spec: Spec, startup: Duration) -> Self {
         Self {
-            name,
+            name: name.to_string(),
             backend: running.backend(),
             url: running.url(),
             running: Some(running),
@@ -78,7 +78,7 @@ impl Started {
         if self.running.is_some() {
             return Ok(());
         }
-        match self.spec.start(self.name).await {
+        match self.spec.start(&self.name).await {
             Ok(running) => {
                 self.url = running.url();
                 self.running = Some(running);
@@ -109,7 +109,7 @@ impl Started {
             self.failure.clone()
         };
         ComponentStatus {
-            name: self.name.to_string(),
+            name: self.name.clone(),
             backend: self.backend,
             url: self.url.clone(),
             pid: self.pid(),

@@ -20,6 +20,8 @@ use slipway_contracts::state::{Component, SCHEMA_VERSION, StackState};
 
 use slipway_contracts::control::ComponentStatus;
 
+use crate::apps::declaration::AppDeclaration;
+use crate::apps::process::{AppProcess, resolve, run_to_end};
 use crate::config::DevstackConfig;
 use crate::launch::{LaunchError, Running, sqs};
 use crate::ports;
@@ -298,37 +300,42 @@ impl Stack {
         drop(self.temp_dir.take());
     }
 
-    /// Builds, migrates and starts the service with this stack's settings, on `port` (a free
-    /// one when taken); adds `SERVICE_URL`. It stops first, before the infrastructure.
-    pub async fn start_service(
+    /// Builds and starts `apps` in dependency order, each on its port (a free one when taken
+    /// or 0) with its settings; adds `<NAME>_URL` for each. Apps stop before the
+    /// infrastructure.
+    pub async fn start_apps(
         &mut self,
+        apps: &[AppDeclaration],
         workspace: &std::path::Path,
-        port: u16,
-        log: PathBuf,
-        echo: bool,
+        log_dir: &std::path::Path,
         progress: &dyn Progress,
     ) -> Result<(), LaunchError> {
-        let chosen = ports::choose("service", port)
-            .map_err(|e| LaunchError::Io(format!("service: no free port: {e}")))?;
-        self.notes.extend(chosen.note);
-        let build_log = log.with_file_name("build.log");
-        let options = crate::launch::service::ServiceOptions {
-            workspace: workspace.to_owned(),
-            port: chosen.port,
-            env: self.env.clone(),
-            log,
-            echo,
-        };
-        let started = timed("service", progress, async {
-            let binary = crate::launch::service::build(workspace, &build_log).await?;
-            let process = crate::launch::service::ServiceProcess::start(&binary, &options).await?;
-            let spec = Spec::Service { binary, options };
-            Ok((Running::Service(process), "native", spec))
-        })
-        .await?;
-        self.env
-            .insert("SERVICE_URL".into(), started.url().to_string());
-        self.components.push(started);
+        let order = crate::apps::declaration::start_order(apps).map_err(|cycle| {
+            LaunchError::Unsupported(format!("apps depend on each other: {}", cycle.join(" → ")))
+        })?;
+        for app in order {
+            let name = app.name();
+            let chosen = ports::choose(name, app.port)
+                .map_err(|e| LaunchError::Io(format!("{name}: no free port: {e}")))?;
+            self.notes.extend(chosen.note);
+            let resolved = resolve(
+                app,
+                &self.env,
+                chosen.port,
+                workspace,
+                log_dir.join(format!("{name}.log")),
+            )?;
+            let build_log = log_dir.join(format!("{name}-build.log"));
+            let started = timed(name, progress, async {
+                run_to_end(name, &app.build, workspace, &build_log).await?;
+                let process = AppProcess::start(&resolved).await?;
+                Ok((Running::App(process), "native", Spec::App(resolved.clone())))
+            })
+            .await?;
+            self.env
+                .insert(app.url_setting(), started.url().to_string());
+            self.components.push(started);
+        }
         Ok(())
     }
 
@@ -338,7 +345,7 @@ impl Stack {
     }
 
     fn component(&mut self, name: &str) -> Result<&mut Started, LaunchError> {
-        let known: Vec<&str> = self.components.iter().map(|c| c.name).collect();
+        let known: Vec<&str> = self.components.iter().map(|c| c.name.as_str()).collect();
         let known = known.join(", ");
         self.components
             .iter_mut()
@@ -367,11 +374,7 @@ impl Stack {
     }
 }
 
-async fn timed<F>(
-    name: &'static str,
-    progress: &dyn Progress,
-    start: F,
-) -> Result<Started, LaunchError>
+async fn timed<F>(name: &str, progress: &dyn Progress, start: F) -> Result<Started, LaunchError>
 where
     F: std::future::Future<Output = Result<Launched, LaunchError>>,
 {

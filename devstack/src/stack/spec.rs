@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use crate::apps::process::{AppProcess, ResolvedApp};
 use crate::launch::postgres::{NativePostgres, PostgresBinaries, PostgresOptions};
 use crate::launch::redis::{NativeRedis, RedisOptions};
-use crate::launch::service::{ServiceOptions, ServiceProcess};
 use crate::launch::{LaunchError, Running, sqs};
 
 /// A component's recipe.
@@ -33,13 +33,9 @@ pub enum Spec {
         /// Its data directory (in memory when `None`: a restart starts it empty).
         data_dir: Option<PathBuf>,
     },
-    /// The service, from the binary built at `up`.
-    Service {
-        /// The binary.
-        binary: PathBuf,
-        /// Its options (port, settings, log).
-        options: ServiceOptions,
-    },
+    /// An app (`[[apps]]`), with its settings filled in; a restart runs its setup and command
+    /// again (it is not rebuilt).
+    App(ResolvedApp),
     /// Something devstack does not run (an external URL, a container): it cannot be stopped
     /// or started from here.
     Unmanaged,
@@ -58,9 +54,7 @@ impl Spec {
             Self::EmbeddedSqs { port, data_dir } => Ok(Running::EmbeddedSqs(
                 sqs::start_embedded(*port, data_dir.as_deref(), false).await?,
             )),
-            Self::Service { binary, options } => Ok(Running::Service(
-                ServiceProcess::start(binary, options).await?,
-            )),
+            Self::App(app) => Ok(Running::App(AppProcess::start(app).await?)),
             Self::Unmanaged => Err(LaunchError::Unsupported(format!(
                 "{name} is not run by devstack (an external URL or a container): it cannot be started or stopped from here"
             ))),
