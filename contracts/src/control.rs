@@ -60,6 +60,9 @@ pub enum ComponentState {
     Starting,
     /// Started and ready.
     Ready,
+    /// Running, but its code changed and the rebuild failed: the old build still serves
+    /// (`error` says why).
+    Stale,
     /// Stopped on request.
     Stopped,
     /// Its last start failed, or it exited by itself.

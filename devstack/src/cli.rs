@@ -129,6 +129,11 @@ pub struct UpArgs {
     /// and move the damaged file aside (never deleted). Without it, damage stops `up`.
     #[arg(long)]
     pub repair: bool,
+    /// Reload on save: rebuild an app when its sources change and replace the running
+    /// process (a failed build keeps the old one serving). Also `watch = true` in
+    /// devstack.toml.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// Options of `devstack sqs`.

@@ -46,6 +46,8 @@ pub struct DevstackConfig {
     pub main_queue: String,
     /// The apps to run (`[[apps]]`); none declared means the orders service.
     pub apps: Vec<AppDeclaration>,
+    /// Reload apps on save, as `up --watch` does.
+    pub watch: bool,
 }
 
 /// `[ports]`.
@@ -127,6 +129,7 @@ impl Default for DevstackConfig {
             queues: default_queues(),
             main_queue: "orders".into(),
             apps: Vec::new(),
+            watch: false,
         }
     }
 }

@@ -21,6 +21,8 @@
 //! - [`process`]: child processes that cannot outlive devstack (process groups and watchdogs).
 //! - [`config`] (`devstack.toml`), [`paths`] (`.devstack/`), [`ports`], [`signals`], [`secret`]
 //!   (the stack's password for Postgres and Redis).
+//! - [`watch`]: reload on save (`up --watch`): watch, rebuild, replace; a failed build keeps
+//!   the old process serving.
 //! - [`sqs`]: `devstack sqs`, the emulator served alone (the emulator itself is the
 //!   `sqs-emulator` crate under `devstack/sqs-emulator/`).
 //!
@@ -43,3 +45,4 @@ pub mod signals;
 pub mod sqs;
 pub mod stack;
 pub mod testing;
+pub mod watch;

@@ -90,7 +90,7 @@ fn row(c: &ComponentStatus, rss: String, cpu: String) -> [String; 9] {
         redact(&c.url),
         c.pid.map_or_else(|| "-".into(), |p| p.to_string()),
         format!("{:?}", c.state).to_lowercase(),
-        if c.state == ComponentState::Ready {
+        if matches!(c.state, ComponentState::Ready | ComponentState::Stale) {
             uptime(Duration::from_millis(c.uptime_ms))
         } else {
             "-".into()

@@ -14,7 +14,7 @@ use slipway_contracts::state::StackState;
 use tokio::sync::Mutex;
 
 use super::progress::Spinners;
-use crate::apps::declaration::default_apps;
+use crate::apps::declaration::{AppDeclaration, default_apps};
 use crate::cli::UpArgs;
 use crate::config::DevstackConfig;
 use crate::launch::external::redact;
@@ -27,7 +27,7 @@ use crate::stack::{Stack, StackOptions};
 pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     let mut signals = Shutdown::listen();
     let spinners = Spinners::default();
-    let stack = tokio::select! {
+    let (stack, apps, watch) = tokio::select! {
         started = start(paths, &args, &spinners) => started?,
         () = signals.recv() => {
             spinners.clear();
@@ -36,15 +36,35 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     };
     let stack = Arc::new(Mutex::new(stack));
     // The control socket first: once the state file exists, clients may use it.
-    let socket = paths.control_socket();
-    let control = {
+    let on_change: Arc<dyn Fn(&Stack) + Send + Sync> = {
         let paths = paths.clone();
-        crate::control::server::bind(&socket, stack.clone(), move |stack| {
+        Arc::new(move |stack: &Stack| {
             if let Err(error) = write_state(&paths, &stack.state()) {
                 eprintln!("warning: {error:#}");
             }
         })
-        .with_context(|| format!("cannot open {}", socket.display()))?
+    };
+    let socket = paths.control_socket();
+    let control = {
+        let on_change = on_change.clone();
+        crate::control::server::bind(&socket, stack.clone(), move |stack| on_change(stack))
+            .with_context(|| format!("cannot open {}", socket.display()))?
+    };
+    let watching = if watch {
+        let watching = crate::watch::start(
+            &apps,
+            &paths.root,
+            &paths.log_dir(),
+            stack.clone(),
+            on_change,
+        )
+        .context("cannot watch the apps' sources")?;
+        if watching.is_some() {
+            println!("Watching the apps' sources: a save rebuilds and replaces the app.");
+        }
+        watching
+    } else {
+        None
     };
     {
         let stack = stack.lock().await;
@@ -59,6 +79,8 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     ));
 
     signals.recv().await;
+    // No reload may start while the stack stops.
+    drop(watching);
     control.abort();
     rotation.abort();
     println!("\nstopping…");
@@ -82,8 +104,13 @@ fn write_state(paths: &Paths, state: &StackState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the infrastructure, then the service unless `--no-service`.
-async fn start(paths: &Paths, args: &UpArgs, spinners: &Spinners) -> anyhow::Result<Stack> {
+/// Starts the infrastructure, then the apps (the service by default) unless `--no-service`;
+/// returns the stack, its apps and whether to watch them.
+async fn start(
+    paths: &Paths,
+    args: &UpArgs,
+    spinners: &Spinners,
+) -> anyhow::Result<(Stack, Vec<AppDeclaration>, bool)> {
     let mut config = DevstackConfig::load(&paths.config_file())?;
     apply_flags(&mut config, args);
     std::fs::create_dir_all(&paths.dir)
@@ -116,7 +143,8 @@ async fn start(paths: &Paths, args: &UpArgs, spinners: &Spinners) -> anyhow::Res
         stack.stop().await;
         return Err(error.into());
     }
-    Ok(stack)
+    let watch = args.watch || options.config.watch;
+    Ok((stack, apps, watch))
 }
 
 /// Prints the notes, the component table and the settings.

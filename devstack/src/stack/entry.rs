@@ -26,6 +26,7 @@ pub struct Started {
     started_at: Instant,
     restarts: u32,
     failure: Option<String>,
+    stale: Option<String>,
 }
 
 impl Started {
@@ -41,6 +42,7 @@ impl Started {
             started_at: Instant::now(),
             restarts: 0,
             failure: None,
+            stale: None,
         }
     }
 
@@ -57,6 +59,12 @@ impl Started {
     /// The process serving it now, when devstack runs one.
     pub fn pid(&self) -> Option<u32> {
         self.running.as_ref().and_then(Running::pid)
+    }
+
+    /// Marks it stale: its code changed and could not be rebuilt (`why`); the running build
+    /// keeps serving. Cleared by its next start.
+    pub fn set_stale(&mut self, why: Option<String>) {
+        self.stale = why;
     }
 
     /// Stops it; it stays in the stack, stopped.
@@ -85,6 +93,7 @@ impl Started {
                 self.started_at = Instant::now();
                 self.restarts += 1;
                 self.failure = None;
+                self.stale = None;
                 Ok(())
             }
             Err(error) => {
@@ -99,6 +108,7 @@ impl Started {
         let exited = self.pid().is_some_and(|pid| !crate::process::is_alive(pid));
         let state = match (&self.running, &self.failure) {
             (Some(_), _) if exited => ComponentState::Failed,
+            (Some(_), _) if self.stale.is_some() => ComponentState::Stale,
             (Some(_), _) => ComponentState::Ready,
             (None, Some(_)) => ComponentState::Failed,
             (None, None) => ComponentState::Stopped,
@@ -106,7 +116,7 @@ impl Started {
         let failure = if exited {
             Some("the process exited by itself (see `devstack logs`)".to_string())
         } else {
-            self.failure.clone()
+            self.failure.clone().or_else(|| self.stale.clone())
         };
         ComponentStatus {
             name: self.name.clone(),

@@ -355,6 +355,12 @@ impl Stack {
             })
     }
 
+    /// Marks an app stale (its rebuild failed: `why`) or fresh again (`None`).
+    pub fn set_stale(&mut self, name: &str, why: Option<String>) -> Result<(), LaunchError> {
+        self.component(name)?.set_stale(why);
+        Ok(())
+    }
+
     /// Stops one component; it stays in the stack, stopped, until started again.
     pub async fn stop_component(&mut self, name: &str) -> Result<(), LaunchError> {
         self.component(name)?.stop().await
