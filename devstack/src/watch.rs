@@ -142,7 +142,7 @@ impl Reloader {
             .map(|(_, _, b)| b.clone())
             .unwrap_or_default();
         let log = self.log_dir.join(format!("{name}-build.log"));
-        let built = run_to_end(name, &build, &self.workspace, &log).await;
+        let built = run_to_end(name, &build, &self.workspace, &log, &|_: &str| {}).await;
         let mut stack = self.stack.lock().await;
         match built {
             Err(error) => {

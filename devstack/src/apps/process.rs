@@ -87,24 +87,37 @@ fn command_of(words: &[String], workdir: &Path) -> Option<Command> {
 }
 
 /// Runs `words` in `workdir` to the end as a managed child with its output in `log`; the
-/// error carries the first compiler-style error of the output (or its end).
+/// error carries the first compiler-style error of the output (or its end). While it runs,
+/// `progress` hears cargo's own progress (`building 45/312: serde, tokio`) every 250 ms:
+/// cargo is asked to draw its progress bar into the log (`CARGO_TERM_PROGRESS_WHEN`).
 pub async fn run_to_end(
     what: &str,
     words: &[String],
     workdir: &Path,
     log: &Path,
+    progress: &(dyn Fn(&str) + Sync),
 ) -> Result<(), LaunchError> {
-    let Some(command) = command_of(words, workdir) else {
+    let Some(mut command) = command_of(words, workdir) else {
         return Ok(());
     };
+    command
+        .env("CARGO_TERM_PROGRESS_WHEN", "always")
+        .env("CARGO_TERM_PROGRESS_WIDTH", "100");
     std::fs::write(log, b"")
         .map_err(|e| LaunchError::Io(format!("cannot create {}: {e}", log.display())))?;
     let mut child = ManagedChild::spawn(what, command, log, Signal::SIGTERM)
         .map_err(|e| LaunchError::NotInstalled(format!("cannot run `{}`: {e}", words.join(" "))))?;
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| LaunchError::Io(format!("cannot wait for `{}`: {e}", words.join(" "))))?;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status,
+            () = tokio::time::sleep(Duration::from_millis(250)) => {
+                if let Some(line) = std::fs::read_to_string(log).ok().as_deref().and_then(cargo_progress) {
+                    progress(&line);
+                }
+            }
+        }
+    }
+    .map_err(|e| LaunchError::Io(format!("cannot wait for `{}`: {e}", words.join(" "))))?;
     child.stop(Duration::from_secs(1)).await;
     if status.success() {
         return Ok(());
@@ -114,6 +127,27 @@ pub async fn run_to_end(
         reason: format!("`{}` failed ({status})", words.join(" ")),
         log_tail: first_error(&std::fs::read_to_string(log).unwrap_or_default()),
     })
+}
+
+/// Cargo's latest progress in its output: the bar's `[==>  ] 45/312: a, b` (with a
+/// `Building` header on a terminal, without one in a file) as `building 45/312: a, b`, else
+/// the last `Compiling x v1.0`, else nothing.
+pub fn cargo_progress(output: &str) -> Option<String> {
+    let pieces = output.split(['\r', '\n']).map(str::trim);
+    let mut latest = None;
+    for piece in pieces {
+        let bar = piece.trim_start_matches("Building").trim_start();
+        if let Some(rest) = bar.strip_prefix('[') {
+            if let Some((_, counts)) = rest.split_once(']')
+                && counts.contains('/')
+            {
+                latest = Some(format!("building {}", counts.trim()));
+            }
+        } else if piece.starts_with("Compiling ") {
+            latest = Some(piece.to_lowercase());
+        }
+    }
+    latest
 }
 
 /// The compiler's first error in full (from its `error` line to the blank line that ends
@@ -291,6 +325,25 @@ async fn echo_log(name: String, log: PathBuf) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cargo_progress_is_read_from_its_bar() {
+        let output =
+            "   Compiling libc v0.2.1\r    Building [=====>      ] 45/312: serde, tokio   \r";
+        assert_eq!(
+            cargo_progress("[=>   ] 32/394: tokio    \r").as_deref(),
+            Some("building 32/394: tokio")
+        );
+        assert_eq!(
+            cargo_progress(output).as_deref(),
+            Some("building 45/312: serde, tokio")
+        );
+        assert_eq!(
+            cargo_progress("   Compiling service v0.1.0 (/w/service)\n").as_deref(),
+            Some("compiling service v0.1.0 (/w/service)")
+        );
+        assert_eq!(cargo_progress("nothing here"), None);
+    }
 
     #[test]
     fn the_first_compiler_error_is_shown_whole() {

@@ -61,4 +61,10 @@ impl Progress for Spinners {
             bar.abandon_with_message("failed");
         }
     }
+
+    fn message(&self, component: &str, text: &str) {
+        if let Some(bar) = self.bar(component) {
+            bar.set_message(text.to_string());
+        }
+    }
 }

@@ -79,6 +79,8 @@ pub trait Progress: Sync {
     fn ready(&self, component: &str, backend: &str, elapsed: Duration);
     /// `component` failed.
     fn failed(&self, component: &str);
+    /// What `component` is doing now (a build's progress).
+    fn message(&self, _component: &str, _text: &str) {}
 }
 
 /// No progress display.
@@ -327,7 +329,8 @@ impl Stack {
             )?;
             let build_log = log_dir.join(format!("{name}-build.log"));
             let started = timed(name, progress, async {
-                run_to_end(name, &app.build, workspace, &build_log).await?;
+                let building = |text: &str| progress.message(name, text);
+                run_to_end(name, &app.build, workspace, &build_log, &building).await?;
                 let process = AppProcess::start(&resolved).await?;
                 Ok((Running::App(process), "native", Spec::App(resolved.clone())))
             })
