@@ -85,8 +85,12 @@ pub fn render(line: &str) -> String {
     for (key, value) in fields.iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
         out.push_str(&format!(" {key}={}", plain(value)));
     }
+    // The span's fields (the request id), unless the line repeats them itself.
     if let Some(serde_json::Value::Object(span)) = fields.get("span") {
-        for (key, value) in span.iter().filter(|(k, _)| k.as_str() != "name") {
+        for (key, value) in span
+            .iter()
+            .filter(|(k, _)| k.as_str() != "name" && !fields.contains_key(k.as_str()))
+        {
             out.push_str(&format!(" {key}={}", plain(value)));
         }
     }
@@ -142,6 +146,8 @@ mod tests {
             render(line),
             "03:21:44.500 INFO  request method=GET status=404 request_id=r-1"
         );
+        let repeated = r#"{"timestamp":"2026-12-02T03:21:44.500Z","level":"INFO","message":"request","request_id":"r-1","span":{"request_id":"r-1","name":"request"}}"#;
+        assert_eq!(render(repeated), "03:21:44.500 INFO  request request_id=r-1");
         assert_eq!(render("plain text\n"), "plain text");
         assert_eq!(render("{not json"), "{not json");
     }
