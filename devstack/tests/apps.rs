@@ -9,14 +9,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use slipway_contracts::state::StackState;
 
-use common::{all_gone_within, wait_exit};
+use common::{KillOnDrop, all_gone_within, wait_exit};
 
 const BIN: &str = env!("CARGO_BIN_EXE_devstack");
 
@@ -59,7 +59,7 @@ fn devstack(root: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
-fn spawn_up(root: &Path) -> Child {
+fn spawn_up(root: &Path) -> KillOnDrop {
     let log = std::fs::File::create(root.join("up.out")).unwrap();
     Command::new(BIN)
         .arg("--root")
@@ -78,10 +78,11 @@ fn spawn_up(root: &Path) -> Child {
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
+        .map(KillOnDrop)
         .unwrap()
 }
 
-fn wait_state(root: &Path, up: &mut Child) -> StackState {
+fn wait_state(root: &Path, up: &mut KillOnDrop) -> StackState {
     let path = root.join(".devstack/state.json");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !path.exists() {

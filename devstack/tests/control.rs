@@ -10,14 +10,14 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use slipway_contracts::state::StackState;
 
-use common::wait_exit;
+use common::{KillOnDrop, wait_exit};
 
 const BIN: &str = env!("CARGO_BIN_EXE_devstack");
 
@@ -36,7 +36,7 @@ fn devstack(root: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
-fn start_up(root: &Path) -> (Child, StackState) {
+fn start_up(root: &Path) -> (KillOnDrop, StackState) {
     let log = std::fs::File::create(root.join("up.out")).unwrap();
     let mut up = Command::new(BIN)
         .arg("--root")
@@ -55,6 +55,7 @@ fn start_up(root: &Path) -> (Child, StackState) {
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
+        .map(KillOnDrop)
         .unwrap();
     let state = root.join(".devstack/state.json");
     let deadline = Instant::now() + Duration::from_secs(60);

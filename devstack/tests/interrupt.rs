@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{all_gone_within, wait_exit};
+use common::{KillOnDrop, all_gone_within, wait_exit};
 use devstack::process::is_alive;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -38,7 +38,7 @@ fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
-fn wait_for_file(path: &Path, limit: Duration, up: &mut Child) -> u32 {
+fn wait_for_file(path: &Path, limit: Duration, up: &mut KillOnDrop) -> u32 {
     let deadline = Instant::now() + limit;
     loop {
         if let Ok(text) = std::fs::read_to_string(path)
@@ -82,7 +82,7 @@ fn processes_mentioning(needle: &str) -> Vec<u32> {
         .collect()
 }
 
-fn spawn_up(root: &Path, env: &[(&str, &Path)], extra: &[&str]) -> Child {
+fn spawn_up(root: &Path, env: &[(&str, &Path)], extra: &[&str]) -> KillOnDrop {
     let log = std::fs::File::create(root.join("up.log")).unwrap();
     let mut command = Command::new(BIN);
     command
@@ -104,7 +104,7 @@ fn spawn_up(root: &Path, env: &[(&str, &Path)], extra: &[&str]) -> Child {
     for (key, value) in env {
         command.env(key, value);
     }
-    command.spawn().unwrap()
+    KillOnDrop(command.spawn().unwrap())
 }
 
 #[test]

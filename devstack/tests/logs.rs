@@ -9,13 +9,13 @@ mod common;
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use common::wait_exit;
+use common::{KillOnDrop, wait_exit};
 
 const BIN: &str = env!("CARGO_BIN_EXE_devstack");
 
@@ -35,7 +35,7 @@ fn devstack(root: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn start_up(root: &Path) -> Child {
+fn start_up(root: &Path) -> KillOnDrop {
     let log = std::fs::File::create(root.join("up.out")).unwrap();
     let mut up = Command::new(BIN)
         .arg("--root")
@@ -53,6 +53,7 @@ fn start_up(root: &Path) -> Child {
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
+        .map(KillOnDrop)
         .unwrap();
     let state = root.join(".devstack/state.json");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -125,14 +126,16 @@ fn logs_merges_every_component_in_time_order_and_follows() {
 
     // -f prints what is written next.
     let followed = root.path().join("follow.out");
-    let mut follow = Command::new(BIN)
-        .arg("--root")
-        .arg(root.path())
-        .args(["logs", "-f", "service"])
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&followed).unwrap())
-        .spawn()
-        .unwrap();
+    let mut follow = KillOnDrop(
+        Command::new(BIN)
+            .arg("--root")
+            .arg(root.path())
+            .args(["logs", "-f", "service"])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&followed).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     std::thread::sleep(Duration::from_millis(500));
     append(&logs.join("service.log"), &service_line("later", "req-2"));
     let deadline = Instant::now() + Duration::from_secs(10);

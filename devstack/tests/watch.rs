@@ -15,7 +15,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use slipway_contracts::state::StackState;
 
-use common::wait_exit;
+use common::{KillOnDrop, wait_exit};
 
 const BIN: &str = env!("CARGO_BIN_EXE_devstack");
 
@@ -79,24 +79,26 @@ fn a_saved_change_is_rebuilt_and_replaced_and_a_broken_one_keeps_the_old_serving
     std::fs::write(root.path().join("src/web.py"), source("v1")).unwrap();
     std::fs::write(root.path().join("devstack.toml"), TOML).unwrap();
     let log = std::fs::File::create(root.path().join("up.out")).unwrap();
-    let mut up = Command::new(BIN)
-        .arg("--root")
-        .arg(root.path())
-        .args([
-            "up",
-            "--ephemeral",
-            "--postgres-port",
-            "0",
-            "--redis-port",
-            "0",
-            "--sqs-port",
-            "0",
-        ])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut up = KillOnDrop(
+        Command::new(BIN)
+            .arg("--root")
+            .arg(root.path())
+            .args([
+                "up",
+                "--ephemeral",
+                "--postgres-port",
+                "0",
+                "--redis-port",
+                "0",
+                "--sqs-port",
+                "0",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
     let state_file = root.path().join(".devstack/state.json");
     eventually("the stack is up", Duration::from_secs(60), || {
         state_file.exists()

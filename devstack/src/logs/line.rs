@@ -147,7 +147,10 @@ mod tests {
             "03:21:44.500 INFO  request method=GET status=404 request_id=r-1"
         );
         let repeated = r#"{"timestamp":"2026-12-02T03:21:44.500Z","level":"INFO","message":"request","request_id":"r-1","span":{"request_id":"r-1","name":"request"}}"#;
-        assert_eq!(render(repeated), "03:21:44.500 INFO  request request_id=r-1");
+        assert_eq!(
+            render(repeated),
+            "03:21:44.500 INFO  request request_id=r-1"
+        );
         assert_eq!(render("plain text\n"), "plain text");
         assert_eq!(render("{not json"), "{not json");
     }
