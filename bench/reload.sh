@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${1:-3}"
-cargo build -q -p devstack --bins
+cargo build -q --workspace --bins
 cargo build -q -p service
 BIN="$PWD/target/debug/devstack"
 SOURCE="service/src/main.rs"

@@ -8,17 +8,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use slipway_contracts::state::StackState;
 
-use common::{KillOnDrop, all_gone_within, wait_exit};
-
-const BIN: &str = env!("CARGO_BIN_EXE_devstack");
+use common::{all_gone_within, run_all, start_up, wait_exit};
 
 const APP: &str = r#"
 import http.server, os
@@ -44,60 +40,6 @@ env = { GREETING = "hi", DB = "${DATABASE_URL}" }
 depends_on = ["postgres"]
 "#;
 
-fn devstack(root: &Path, args: &[&str]) -> (bool, String) {
-    let output = Command::new(BIN)
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned()
-            + &String::from_utf8_lossy(&output.stderr),
-    )
-}
-
-fn spawn_up(root: &Path) -> KillOnDrop {
-    let log = std::fs::File::create(root.join("up.out")).unwrap();
-    Command::new(BIN)
-        .arg("--root")
-        .arg(root)
-        .args([
-            "up",
-            "--ephemeral",
-            "--postgres-port",
-            "0",
-            "--redis-port",
-            "0",
-            "--sqs-port",
-            "0",
-        ])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .map(KillOnDrop)
-        .unwrap()
-}
-
-fn wait_state(root: &Path, up: &mut KillOnDrop) -> StackState {
-    let path = root.join(".devstack/state.json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !path.exists() {
-        if up.try_wait().unwrap().is_some() {
-            panic!(
-                "up exited: {}",
-                std::fs::read_to_string(root.join("up.out")).unwrap()
-            );
-        }
-        assert!(Instant::now() < deadline, "no state file");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    StackState::read(&path).unwrap()
-}
-
 fn get(url: &str) -> String {
     let addr = url.trim_start_matches("http://");
     use std::io::{Read as _, Write as _};
@@ -120,8 +62,7 @@ fn with_app(toml: &str) -> tempfile::TempDir {
 #[test]
 fn a_declared_app_runs_with_its_settings_and_appears_everywhere() {
     let root = with_app(TOML);
-    let mut up = spawn_up(root.path());
-    let state = wait_state(root.path(), &mut up);
+    let (mut up, state) = start_up(root.path(), &["--ephemeral"]);
 
     let url = state
         .env
@@ -142,17 +83,17 @@ fn a_declared_app_runs_with_its_settings_and_appears_everywhere() {
         "the app got ${{DATABASE_URL}}: {body}"
     );
 
-    let (ok, status) = devstack(root.path(), &["status"]);
+    let (ok, status) = run_all(root.path(), &["status"]);
     assert!(
         ok && status
             .lines()
             .any(|l| l.trim_start().starts_with("echo") && l.contains(" ready ")),
         "{status}"
     );
-    let (ok, logs) = devstack(root.path(), &["logs", "echo"]);
+    let (ok, logs) = run_all(root.path(), &["logs", "echo"]);
     assert!(ok && logs.contains("echo | echo listening on"), "{logs}");
 
-    let (ok, text) = devstack(root.path(), &["restart", "echo"]);
+    let (ok, text) = run_all(root.path(), &["restart", "echo"]);
     assert!(ok, "{text}");
     let restarted = StackState::read(&root.path().join(".devstack/state.json")).unwrap();
     let new_pid = restarted.component("echo").unwrap().pid.unwrap();
@@ -174,8 +115,7 @@ fn a_declared_app_runs_with_its_settings_and_appears_everywhere() {
 #[test]
 fn sigkill_of_up_takes_a_declared_app_with_it() {
     let root = with_app(TOML);
-    let mut up = spawn_up(root.path());
-    let state = wait_state(root.path(), &mut up);
+    let (mut up, state) = start_up(root.path(), &["--ephemeral"]);
     let pid = state.component("echo").unwrap().pid.unwrap();
     up.kill().unwrap();
     let _ = up.wait();
@@ -201,7 +141,7 @@ fn a_bad_devstack_toml_is_refused_with_its_line() {
         ),
     ] {
         let root = with_app(&bad);
-        let (ok, text) = devstack(root.path(), &["up", "--ephemeral"]);
+        let (ok, text) = run_all(root.path(), &["up", "--ephemeral"]);
         assert!(!ok, "refused");
         assert!(
             text.contains(line) && text.contains(what),

@@ -9,63 +9,13 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use slipway_contracts::state::StackState;
 
-use common::{KillOnDrop, wait_exit};
-
-const BIN: &str = env!("CARGO_BIN_EXE_devstack");
-
-fn devstack(root: &Path, args: &[&str]) -> (bool, String) {
-    let output = Command::new(BIN)
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned()
-            + &String::from_utf8_lossy(&output.stderr),
-    )
-}
-
-fn start_up(root: &Path) -> (KillOnDrop, StackState) {
-    let log = std::fs::File::create(root.join("up.out")).unwrap();
-    let mut up = Command::new(BIN)
-        .arg("--root")
-        .arg(root)
-        .args([
-            "up",
-            "--no-service",
-            "--postgres-port",
-            "0",
-            "--redis-port",
-            "0",
-            "--sqs-port",
-            "0",
-        ])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .map(KillOnDrop)
-        .unwrap();
-    let state = root.join(".devstack/state.json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !state.exists() {
-        assert!(up.try_wait().unwrap().is_none(), "up exited early");
-        assert!(Instant::now() < deadline, "no state file");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (up, StackState::read(&state).unwrap())
-}
+use common::{run_all, start_up, wait_exit};
 
 fn redis_ping(url: &str) -> bool {
     use std::io::{Read as _, Write as _};
@@ -83,7 +33,7 @@ fn redis_ping(url: &str) -> bool {
 #[test]
 fn restart_stop_and_start_one_component_of_a_running_stack() {
     let root = tempfile::tempdir().unwrap();
-    let (mut up, state) = start_up(root.path());
+    let (mut up, state) = start_up(root.path(), &["--no-service"]);
     let socket = root.path().join(".devstack/control.sock");
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
     assert_eq!(
@@ -92,7 +42,7 @@ fn restart_stop_and_start_one_component_of_a_running_stack() {
         "the control socket is its owner's only"
     );
 
-    let (ok, text) = devstack(root.path(), &["status"]);
+    let (ok, text) = run_all(root.path(), &["status"]);
     assert!(ok, "{text}");
     for column in ["state", "uptime", "restarts", "rss", "cpu"] {
         assert!(text.contains(column), "{column} in:\n{text}");
@@ -103,7 +53,7 @@ fn restart_stop_and_start_one_component_of_a_running_stack() {
     let redis_url = state.env["REDIS_URL"].clone();
     let old_pid = state.component("redis").unwrap().pid.unwrap();
     assert!(redis_ping(&redis_url));
-    let (ok, text) = devstack(root.path(), &["restart", "redis"]);
+    let (ok, text) = run_all(root.path(), &["restart", "redis"]);
     assert!(ok && text.starts_with("restarted redis in "), "{text}");
     let after = StackState::read(&root.path().join(".devstack/state.json")).unwrap();
     let new_pid = after.component("redis").unwrap().pid.unwrap();
@@ -113,26 +63,26 @@ fn restart_stop_and_start_one_component_of_a_running_stack() {
         "the same port and password"
     );
     assert!(redis_ping(&redis_url), "Redis answers on the same URL");
-    let (_, text) = devstack(root.path(), &["status"]);
+    let (_, text) = run_all(root.path(), &["status"]);
     assert!(
         text.lines()
             .any(|l| l.starts_with("  redis") && l.contains(" ready ") && l.contains(" 1 ")),
         "one restart counted:\n{text}"
     );
 
-    let (ok, text) = devstack(root.path(), &["stop", "redis"]);
+    let (ok, text) = run_all(root.path(), &["stop", "redis"]);
     assert!(ok, "{text}");
     assert!(!redis_ping(&redis_url), "stopped");
-    let (ok, text) = devstack(root.path(), &["status"]);
+    let (ok, text) = run_all(root.path(), &["status"]);
     assert!(
         !ok && text.contains("stopped") && text.contains("not ready: redis"),
         "{text}"
     );
-    let (ok, text) = devstack(root.path(), &["start", "redis"]);
+    let (ok, text) = run_all(root.path(), &["start", "redis"]);
     assert!(ok, "{text}");
     assert!(redis_ping(&redis_url), "started again on the same URL");
 
-    let (ok, text) = devstack(root.path(), &["restart", "mysql"]);
+    let (ok, text) = run_all(root.path(), &["restart", "mysql"]);
     assert!(
         !ok && text.contains("no component `mysql`; there are: postgres, redis, sqs"),
         "{text}"
@@ -145,7 +95,7 @@ fn restart_stop_and_start_one_component_of_a_running_stack() {
     .unwrap();
     assert!(wait_exit(&mut up, Duration::from_secs(30)).is_some());
     assert!(!socket.exists(), "the socket goes with the stack");
-    let (ok, text) = devstack(root.path(), &["restart", "redis"]);
+    let (ok, text) = run_all(root.path(), &["restart", "redis"]);
     assert!(
         !ok && text.contains("no devstack is running here"),
         "{text}"

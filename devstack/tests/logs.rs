@@ -15,55 +15,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use common::{KillOnDrop, wait_exit};
-
-const BIN: &str = env!("CARGO_BIN_EXE_devstack");
-
-fn devstack(root: &Path, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(BIN)
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-fn start_up(root: &Path) -> KillOnDrop {
-    let log = std::fs::File::create(root.join("up.out")).unwrap();
-    let mut up = Command::new(BIN)
-        .arg("--root")
-        .arg(root)
-        .args(["up", "--no-service", "--ephemeral"])
-        .args([
-            "--postgres-port",
-            "0",
-            "--redis-port",
-            "0",
-            "--sqs-port",
-            "0",
-        ])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .map(KillOnDrop)
-        .unwrap();
-    let state = root.join(".devstack/state.json");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !state.exists() {
-        assert!(up.try_wait().unwrap().is_none(), "up exited early");
-        assert!(Instant::now() < deadline, "no state file");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    up
-}
+use common::{BIN, KillOnDrop, run, start_up, wait_exit};
 
 fn append(path: &Path, text: &str) {
     let mut file = std::fs::OpenOptions::new()
@@ -84,12 +36,12 @@ fn service_line(message: &str, request_id: &str) -> String {
 #[test]
 fn logs_merges_every_component_in_time_order_and_follows() {
     let root = tempfile::tempdir().unwrap();
-    let mut up = start_up(root.path());
+    let (mut up, _) = start_up(root.path(), &["--no-service", "--ephemeral"]);
     let logs = root.path().join(".devstack/logs");
     std::thread::sleep(Duration::from_millis(300));
     append(&logs.join("service.log"), &service_line("request", "req-1"));
 
-    let (ok, out, err) = devstack(root.path(), &["logs"]);
+    let (ok, out, err) = run(root.path(), &["logs"]);
     assert!(ok, "{err}");
     assert!(!out.contains('\u{1b}'), "plain when piped: {out}");
     for prefix in ["postgres |", "   redis |", " service |"] {
@@ -109,16 +61,16 @@ fn logs_merges_every_component_in_time_order_and_follows() {
         .unwrap();
     assert!(ready_at < service_at, "time order:\n{out}");
 
-    let (_, only_redis, _) = devstack(root.path(), &["logs", "redis"]);
+    let (_, only_redis, _) = run(root.path(), &["logs", "redis"]);
     assert!(
         only_redis.lines().all(|l| l.starts_with("redis |")),
         "{only_redis}"
     );
-    let (_, grepped, _) = devstack(root.path(), &["logs", "--grep", "req-1"]);
+    let (_, grepped, _) = run(root.path(), &["logs", "--grep", "req-1"]);
     assert_eq!(grepped.lines().count(), 1, "{grepped}");
-    let (_, recent, _) = devstack(root.path(), &["logs", "--since", "1h"]);
+    let (_, recent, _) = run(root.path(), &["logs", "--since", "1h"]);
     assert!(recent.contains("req-1"));
-    let (ok, _, unknown) = devstack(root.path(), &["logs", "mysql"]);
+    let (ok, _, unknown) = run(root.path(), &["logs", "mysql"]);
     assert!(
         !ok && unknown.contains("there are: postgres, redis, service"),
         "{unknown}"
@@ -163,7 +115,7 @@ fn logs_merges_every_component_in_time_order_and_follows() {
     )
     .unwrap();
     assert!(wait_exit(&mut up, Duration::from_secs(30)).is_some());
-    let (ok, after, _) = devstack(root.path(), &["logs", "postgres"]);
+    let (ok, after, _) = run(root.path(), &["logs", "postgres"]);
     assert!(
         ok && after.contains("ready to accept connections"),
         "{after}"

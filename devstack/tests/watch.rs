@@ -7,17 +7,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use slipway_contracts::state::StackState;
 
-use common::{KillOnDrop, wait_exit};
-
-const BIN: &str = env!("CARGO_BIN_EXE_devstack");
+use common::{run, start_up, wait_exit};
 
 // The build checks the syntax (and writes nothing under src/, which is watched), then copies.
 const TOML: &str = r#"
@@ -62,48 +58,14 @@ fn eventually(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn status(root: &Path) -> String {
-    let output = Command::new(BIN)
-        .arg("--root")
-        .arg(root)
-        .arg("status")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[test]
 fn a_saved_change_is_rebuilt_and_replaced_and_a_broken_one_keeps_the_old_serving() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("src")).unwrap();
     std::fs::write(root.path().join("src/web.py"), source("v1")).unwrap();
     std::fs::write(root.path().join("devstack.toml"), TOML).unwrap();
-    let log = std::fs::File::create(root.path().join("up.out")).unwrap();
-    let mut up = KillOnDrop(
-        Command::new(BIN)
-            .arg("--root")
-            .arg(root.path())
-            .args([
-                "up",
-                "--ephemeral",
-                "--postgres-port",
-                "0",
-                "--redis-port",
-                "0",
-                "--sqs-port",
-                "0",
-            ])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let (mut up, state) = start_up(root.path(), &["--ephemeral"]);
     let state_file = root.path().join(".devstack/state.json");
-    eventually("the stack is up", Duration::from_secs(60), || {
-        state_file.exists()
-    });
-    let state = StackState::read(&state_file).unwrap();
     let url = state.env["WEB_URL"].clone();
     let first_pid = state.component("web").unwrap().pid.unwrap();
     assert_eq!(get(&url).as_deref(), Some("v1"));
@@ -126,9 +88,9 @@ fn a_saved_change_is_rebuilt_and_replaced_and_a_broken_one_keeps_the_old_serving
 
     std::fs::write(root.path().join("src/web.py"), "def broken(:\n").unwrap();
     eventually("the app is stale", Duration::from_secs(30), || {
-        status(root.path()).contains(" stale ")
+        run(root.path(), &["status"]).1.contains(" stale ")
     });
-    let text = status(root.path());
+    let text = run(root.path(), &["status"]).1;
     assert!(
         text.contains("SyntaxError"),
         "the build's error is shown:\n{text}"
@@ -149,7 +111,7 @@ fn a_saved_change_is_rebuilt_and_replaced_and_a_broken_one_keeps_the_old_serving
         get(&url).as_deref() == Some("v3")
     });
     eventually("ready again", Duration::from_secs(10), || {
-        status(root.path()).contains(" ready ")
+        run(root.path(), &["status"]).1.contains(" ready ")
     });
 
     kill(

@@ -1,12 +1,80 @@
-//! Helpers shared by the tests that drive the real `devstack` binary: waiting for a process
-//! to exit, and for processes to be gone.
+//! Helpers shared by the tests that drive the real `devstack` binary: running a subcommand,
+//! starting `up` on free ports and waiting for its state file, waiting for a process to exit,
+//! and for processes to be gone.
 
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, ExitStatus};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use devstack::process::is_alive;
+use slipway_contracts::state::StackState;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_devstack");
+
+/// Runs `devstack --root ROOT ARGS…`; returns whether it succeeded, its stdout and stderr.
+pub fn run(root: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(BIN)
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// As [`run`], stdout and stderr together.
+pub fn run_all(root: &Path, args: &[&str]) -> (bool, String) {
+    let (ok, out, err) = run(root, args);
+    (ok, out + &err)
+}
+
+/// Starts `devstack up` in `root` on free ports with `extra` flags, its output in
+/// `root/up.out`, and waits for its state file (60 s at most).
+pub fn start_up(root: &Path, extra: &[&str]) -> (KillOnDrop, StackState) {
+    let log = std::fs::File::create(root.join("up.out")).unwrap();
+    let mut up = Command::new(BIN)
+        .arg("--root")
+        .arg(root)
+        .args([
+            "up",
+            "--postgres-port",
+            "0",
+            "--redis-port",
+            "0",
+            "--sqs-port",
+            "0",
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .map(KillOnDrop)
+        .unwrap();
+    let state = root.join(".devstack/state.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !state.exists() {
+        if up.try_wait().unwrap().is_some() {
+            panic!(
+                "up exited: {}",
+                std::fs::read_to_string(root.join("up.out")).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "no state file after 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (up, StackState::read(&state).unwrap())
+}
 
 /// A spawned `devstack up` (or any child) that is killed if the test ends without stopping
 /// it — a failed assertion must not leave a stack running.
