@@ -6,12 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{all_gone_within, wait_exit};
+use common::{KillOnDrop, all_gone_within, wait_exit};
 use slipway_contracts::state::StackState;
 
 const BIN: &str = env!("CARGO_BIN_EXE_devstack");
@@ -26,33 +26,8 @@ fn devstack(root: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// A spawned `devstack up`, killed if the test fails before it stops it (no leaked stacks).
-struct Up(Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-impl std::ops::Deref for Up {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Up {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
 /// Starts `devstack up` on free ports and waits for its state file.
-fn start_up(root: &Path, extra: &[&str], wrap: Option<&[&str]>) -> (Up, StackState) {
+fn start_up(root: &Path, extra: &[&str], wrap: Option<&[&str]>) -> (KillOnDrop, StackState) {
     let log = std::fs::File::create(root.join("up.log")).unwrap();
     let mut args: Vec<String> = wrap.unwrap_or(&[]).iter().map(|s| s.to_string()).collect();
     args.push(BIN.to_string());
@@ -87,7 +62,7 @@ fn start_up(root: &Path, extra: &[&str], wrap: Option<&[&str]>) -> (Up, StackSta
             .ok()
             .filter(|s| s.devstack_pid == child.id() || wrap.is_some())
         {
-            return (Up(child), state);
+            return (KillOnDrop(child), state);
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!(
