@@ -200,7 +200,8 @@ impl ManagedChild {
 
 impl Drop for ManagedChild {
     fn drop(&mut self) {
-        if self.stopped || self.pid == 0 {
+        // An exited child that was reaped may have its pid reused: signal nothing then.
+        if self.stopped || self.pid == 0 || self.try_exit().is_some() {
             return;
         }
         if let Ok(raw) = i32::try_from(self.pid) {
