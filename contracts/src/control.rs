@@ -1,12 +1,14 @@
 //! The control channel of a running `devstack up`: a Unix socket at `.devstack/control.sock`
-//! (owner-only), one JSON object a line, one answer a request. `devstack restart|stop|start`
-//! and `devstack status` are its clients; the TUI will be one too.
+//! (owner-only), one JSON object a line, one answer a request. `devstack restart|stop|start`,
+//! `devstack status` and the TUI's Components and Logs views are its clients.
 //!
 //! ```text
 //! → {"command":"restart","component":"redis"}
 //! ← {"ok":true,"components":[{"name":"redis","state":"ready","pid":4242,…},…]}
 //! → {"command":"start","component":"mysql"}
 //! ← {"ok":false,"error":"no component `mysql`; there are: postgres, redis, sqs, service"}
+//! → {"command":"logs","after":120}
+//! ← {"ok":true,"logs":[{"seq":121,"at_unix_ms":…,"component":"redis","level":"info","text":"…"},…]}
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +39,29 @@ pub enum Request {
         /// Its name.
         component: String,
     },
+    /// The merged log lines the running `up` has seen since line `after` (0: the oldest it
+    /// still keeps), oldest first; at most `limit` of them (the server's default when absent).
+    /// Answered with `logs` and no `components`.
+    Logs {
+        /// The last `seq` the client has.
+        #[serde(default)]
+        after: u64,
+        /// Most lines in one answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<usize>,
+    },
+}
+
+impl Request {
+    /// The component a restart, stop or start is about.
+    pub fn component(&self) -> Option<&str> {
+        match self {
+            Self::Restart { component } | Self::Stop { component } | Self::Start { component } => {
+                Some(component)
+            }
+            Self::Status | Self::Logs { .. } => None,
+        }
+    }
 }
 
 /// The answer: every component's status after the request, or why it failed.
@@ -50,6 +75,57 @@ pub struct Response {
     /// Every component, in start order.
     #[serde(default)]
     pub components: Vec<ComponentStatus>,
+    /// Log lines, for a `logs` request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogLine>,
+}
+
+/// How severe a log line is, in the order a minimum-level filter compares them. Each
+/// component's own words are mapped onto these (Postgres `WARNING` is `warn`, Redis `#` is
+/// `warn`, `FATAL` is `error`, …); a line that says nothing is `info`, or its first line's level
+/// when it continues one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Finest detail.
+    Trace,
+    /// Detail for debugging.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Something unusual, handled.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl LogLevel {
+    /// Its lowercase name, as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// One line of one component's log, as the running `up` merged it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Its place in the merged stream: increasing, never reused while `up` runs.
+    pub seq: u64,
+    /// When it was written (the line's own time, or its first line's), in ms since the epoch.
+    pub at_unix_ms: i64,
+    /// Whose line (`postgres`, `redis`, `service`, `service-build`, …).
+    pub component: String,
+    /// How severe.
+    pub level: LogLevel,
+    /// The line for people (a JSON line of the service is rendered as time, level, message,
+    /// fields).
+    pub text: String,
 }
 
 /// Where a component is in its life.
@@ -99,6 +175,7 @@ impl Response {
             ok: false,
             error: Some(error.into()),
             components: Vec::new(),
+            logs: Vec::new(),
         }
     }
 }
@@ -120,6 +197,21 @@ mod tests {
             Request::Status
         );
         assert!(serde_json::from_str::<Request>(r#"{"command":"explode"}"#).is_err());
+        assert_eq!(
+            serde_json::from_str::<Request>(r#"{"command":"logs"}"#).unwrap(),
+            Request::Logs {
+                after: 0,
+                limit: None
+            }
+        );
+    }
+
+    #[test]
+    fn levels_order_from_trace_to_error() {
+        assert!(LogLevel::Warn > LogLevel::Info);
+        assert!(LogLevel::Error > LogLevel::Warn);
+        assert_eq!(serde_json::to_string(&LogLevel::Warn).unwrap(), "\"warn\"");
+        assert_eq!(LogLevel::Debug.as_str(), "debug");
     }
 
     #[test]

@@ -25,12 +25,7 @@ pub async fn start(paths: &Paths, component: String) -> anyhow::Result<()> {
 }
 
 async fn act(paths: &Paths, request: Request, done: &str) -> anyhow::Result<()> {
-    let name = match &request {
-        Request::Restart { component }
-        | Request::Stop { component }
-        | Request::Start { component } => component.clone(),
-        Request::Status => String::new(),
-    };
+    let name = request.component().unwrap_or_default().to_string();
     let started = Instant::now();
     let response = client::request(&paths.control_socket(), &request).await?;
     if !response.ok {

@@ -18,6 +18,7 @@ use crate::apps::declaration::{AppDeclaration, default_apps};
 use crate::cli::UpArgs;
 use crate::config::DevstackConfig;
 use crate::launch::external::redact;
+use crate::logs::hub::LogHub;
 use crate::paths::Paths;
 use crate::process::is_alive;
 use crate::signals::Shutdown;
@@ -27,6 +28,14 @@ use crate::stack::{Stack, StackOptions};
 pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     let mut signals = Shutdown::listen();
     let spinners = Spinners::default();
+    // Following the logs from the first moment: the TUI's Logs view shows the start too.
+    let logs = LogHub::new(crate::logs::hub::CAPACITY);
+    let following = tokio::spawn(crate::logs::hub::follow(
+        logs.clone(),
+        paths.log_dir(),
+        Duration::from_millis(200),
+    ));
+    let _following = AbortOnDrop(following);
     let (stack, apps, watch) = tokio::select! {
         started = start(paths, &args, &spinners) => started?,
         () = signals.recv() => {
@@ -47,8 +56,10 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     let socket = paths.control_socket();
     let control = {
         let on_change = on_change.clone();
-        crate::control::server::bind(&socket, stack.clone(), move |stack| on_change(stack))
-            .with_context(|| format!("cannot open {}", socket.display()))?
+        crate::control::server::bind(&socket, stack.clone(), logs, move |stack| {
+            on_change(stack);
+        })
+        .with_context(|| format!("cannot open {}", socket.display()))?
     };
     let watching = if watch {
         let watching = crate::watch::start(
@@ -93,6 +104,15 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     .context("components did not stop within 30 s")?;
     println!("stopped");
     Ok(())
+}
+
+/// Aborts a background task when dropped (whichever way `up` ends).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Writes `.devstack/state.json` and `.devstack/env` (both owner-only).

@@ -1,7 +1,8 @@
 //! The listener `devstack up` runs: accepts connections on the control socket, refuses other
 //! users, reads one JSON request a line, carries it out on the stack and answers. After a
 //! request that changed the stack (a pid, a state), the state file is written again so that
-//! readers of `.devstack/state.json` see the same stack.
+//! readers of `.devstack/state.json` see the same stack. A `logs` request is answered from the
+//! [`LogHub`] without waiting for the stack (a restart in progress holds it).
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -12,13 +13,23 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Mutex;
 
+use crate::logs::hub::{DEFAULT_LIMIT, LogHub};
 use crate::stack::Stack;
 
+/// What requests are carried out on.
+struct Served {
+    stack: Arc<Mutex<Stack>>,
+    logs: Arc<LogHub>,
+    on_change: Box<dyn Fn(&Stack) + Send + Sync>,
+}
+
 /// Binds the socket at `path` (owner-only; a stale one is replaced) and serves requests on
-/// `stack` until the task is dropped. After a change, `on_change` is called with the stack.
+/// `stack` and `logs` until the task is dropped. After a change, `on_change` is called with
+/// the stack.
 pub fn bind(
     path: &Path,
     stack: Arc<Mutex<Stack>>,
+    logs: Arc<LogHub>,
     on_change: impl Fn(&Stack) + Send + Sync + 'static,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     match std::fs::remove_file(path) {
@@ -28,7 +39,11 @@ pub fn bind(
     }
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    let on_change = Arc::new(on_change);
+    let served = Arc::new(Served {
+        stack,
+        logs,
+        on_change: Box::new(on_change),
+    });
     let socket = SocketFile(path.to_path_buf());
     Ok(tokio::spawn(async move {
         // Removed when this task ends (aborted at shutdown).
@@ -37,9 +52,9 @@ pub fn bind(
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (stack, on_change) = (stack.clone(), on_change.clone());
+            let served = served.clone();
             tokio::spawn(async move {
-                if let Err(error) = serve(stream, &stack, on_change.as_ref()).await {
+                if let Err(error) = serve(stream, &served).await {
                     tracing::debug!(%error, "control connection ended");
                 }
             });
@@ -56,11 +71,7 @@ impl Drop for SocketFile {
     }
 }
 
-async fn serve(
-    stream: UnixStream,
-    stack: &Mutex<Stack>,
-    on_change: &(dyn Fn(&Stack) + Send + Sync),
-) -> std::io::Result<()> {
+async fn serve(stream: UnixStream, served: &Served) -> std::io::Result<()> {
     let mine = nix::unistd::Uid::effective().as_raw();
     if stream.peer_cred()?.uid() != mine {
         return Ok(());
@@ -69,7 +80,7 @@ async fn serve(
     let mut lines = BufReader::new(read).lines();
     while let Some(line) = lines.next_line().await? {
         let response = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => carry_out(request, stack, on_change).await,
+            Ok(request) => carry_out(request, served).await,
             Err(error) => Response::failure(format!("not a control request: {error}")),
         };
         let mut text = serde_json::to_string(&response).unwrap_or_else(|e| {
@@ -81,24 +92,30 @@ async fn serve(
     Ok(())
 }
 
-async fn carry_out(
-    request: Request,
-    stack: &Mutex<Stack>,
-    on_change: &(dyn Fn(&Stack) + Send + Sync),
-) -> Response {
-    let mut stack = stack.lock().await;
+async fn carry_out(request: Request, served: &Served) -> Response {
+    if let Request::Logs { after, limit } = request {
+        return Response {
+            ok: true,
+            error: None,
+            components: Vec::new(),
+            logs: served.logs.since(after, limit.unwrap_or(DEFAULT_LIMIT)),
+        };
+    }
+    let mut stack = served.stack.lock().await;
     let result = match &request {
         Request::Status => Ok(()),
         Request::Restart { component } => stack.restart_component(component).await,
         Request::Stop { component } => stack.stop_component(component).await,
         Request::Start { component } => stack.start_component(component).await,
+        Request::Logs { .. } => Ok(()),
     };
     if request != Request::Status {
-        on_change(&stack);
+        (served.on_change)(&stack);
     }
     Response {
         ok: result.is_ok(),
         error: result.err().map(|e| e.to_string()),
         components: stack.statuses(),
+        logs: Vec::new(),
     }
 }

@@ -7,7 +7,11 @@
 //! - [`files`]: which file belongs to which component, reading and merging them, and keeping
 //!   them bounded on disk (rotation).
 //! - [`tail`]: following a file as it grows, and across a rotation.
+//! - [`level`]: how severe a line is, in each component's own words.
+//! - [`hub`]: the merged stream a running `up` keeps in memory for the control channel.
 
 pub mod files;
+pub mod hub;
+pub mod level;
 pub mod line;
 pub mod tail;
