@@ -32,6 +32,9 @@ pub struct Cli {
     /// Path of a devstack state file.
     #[arg(long, env = "DEVSTACK_STATE")]
     pub state_file: Option<PathBuf>,
+    /// A running `devstack up`'s control socket; beside the state file when omitted.
+    #[arg(long, env = "DEVSTACK_CONTROL_SOCKET")]
+    pub control_socket: Option<PathBuf>,
     /// Refresh interval, in milliseconds.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub refresh_ms: u64,

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use slipway_contracts::control::{ComponentStatus, LogLine};
+
 use crate::metrics::Snapshot;
 
 /// The attribute the service sets on a dead letter to say why.
@@ -97,6 +99,53 @@ pub struct Update {
     pub dead_letters: Vec<DeadLetter>,
     /// How they were read.
     pub dead_letter_source: DeadLetterSource,
+    /// What the running `devstack up` says about its components.
+    pub stack: StackFeed,
+    /// Log lines new since the last update, oldest first.
+    pub logs: Vec<LogLine>,
+}
+
+/// What a running `devstack up` says about its components.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StackFeed {
+    /// There is no stack to ask (no state file, so no control socket).
+    #[default]
+    NoStack,
+    /// Its control socket did not answer: why.
+    Unreachable(String),
+    /// Every component, in start order.
+    Components(Vec<ComponentStatus>),
+}
+
+/// What to do to one component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// Stop it and start it again (same port, same data).
+    Restart,
+    /// Stop it.
+    Stop,
+    /// Start it again.
+    Start,
+}
+
+impl Verb {
+    /// The word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Restart => "restart",
+            Verb::Stop => "stop",
+            Verb::Start => "start",
+        }
+    }
+
+    /// The word for it going on: `restarting`, …
+    pub fn progressive(self) -> &'static str {
+        match self {
+            Verb::Restart => "restarting",
+            Verb::Stop => "stopping",
+            Verb::Start => "starting",
+        }
+    }
 }
 
 /// Something the user asked to change.
@@ -110,6 +159,13 @@ pub enum Action {
     Delete(String),
     /// Delete every dead letter (PurgeQueue).
     Purge,
+    /// Restart, stop or start a component of the running stack.
+    Component {
+        /// What to do.
+        verb: Verb,
+        /// The component's name.
+        name: String,
+    },
 }
 
 /// What the collector reports back about an action.

@@ -1,8 +1,10 @@
 //! What the dashboard watches: the services' metrics URLs, the SQS endpoint and the two
-//! queues. From flags and env first, then `.devstack/state.json`.
+//! queues, and a running `devstack up`'s control socket. From flags and env first, then
+//! `.devstack/state.json` (the socket lies beside it).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use slipway_contracts::control::SOCKET_FILE;
 use slipway_contracts::state::{self, StackState};
 
 use crate::cli::Cli;
@@ -18,6 +20,8 @@ pub struct Targets {
     pub queue_url: Option<String>,
     /// Its dead-letter queue.
     pub dlq_url: Option<String>,
+    /// A running `devstack up`'s control socket (components and logs).
+    pub control_socket: Option<PathBuf>,
 }
 
 /// Why targets could not be resolved.
@@ -64,8 +68,15 @@ impl Targets {
                 .clone()
                 .or_else(|| from_state("SQS_QUEUE_URL")),
             dlq_url: cli.dlq_url.clone().or_else(|| from_state("SQS_DLQ_URL")),
+            control_socket: cli.control_socket.clone().or_else(|| {
+                let state_path = state_path.as_ref().filter(|_| stack.is_some())?;
+                Some(state_path.parent()?.join(SOCKET_FILE))
+            }),
         };
-        if targets.metrics_urls.is_empty() && targets.queue_url.is_none() {
+        if targets.metrics_urls.is_empty()
+            && targets.queue_url.is_none()
+            && targets.control_socket.is_none()
+        {
             return Err(TargetError::Nothing);
         }
         Ok(targets)
@@ -129,6 +140,11 @@ mod tests {
         assert_eq!(
             queue_name(targets.dlq_url.as_deref().unwrap()),
             "orders-dlq"
+        );
+        assert_eq!(
+            targets.control_socket,
+            Some(dir.path().join("control.sock")),
+            "the control socket lies beside the state file"
         );
 
         let cli = Cli::try_parse_from([

@@ -1,6 +1,7 @@
 //! Every view drawn with fixture data at 80×24 and 160×48 (ratatui's `TestBackend`),
 //! compared with the snapshots under `tests/snapshots/` (insta). Fixtures: a dashboard
-//! before any data, one whose target is down, and one under load with dead letters.
+//! before any data, one whose target is down, one under load with dead letters, and a running
+//! stack's components (one app stale after a failed build) and merged logs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,9 +11,11 @@ use std::time::Duration;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use slipway_contracts::control::{ComponentState, ComponentStatus, LogLevel, LogLine};
+use slipway_contracts::state::Backend;
 use tui::app::App;
 use tui::metrics::Snapshot;
-use tui::model::{DeadLetter, DeadLetterSource, QueueRow, TargetStatus, Update};
+use tui::model::{DeadLetter, DeadLetterSource, QueueRow, StackFeed, TargetStatus, Update};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
@@ -132,6 +135,7 @@ fn loaded() -> App {
             queues: queues.clone(),
             dead_letters: letters(),
             dead_letter_source: DeadLetterSource::Peek,
+            ..Update::default()
         });
     }
     app
@@ -172,6 +176,7 @@ fn overview_with_the_target_down() {
         }],
         dead_letters: Vec::new(),
         dead_letter_source: DeadLetterSource::NotRead,
+        ..Update::default()
     });
     check("overview_down", &app);
 }
@@ -213,4 +218,153 @@ fn help() {
     let mut app = App::new(Duration::from_secs(1));
     key(&mut app, KeyCode::Char('?'));
     check("help", &app);
+}
+
+fn component(name: &str, backend: Backend, state: ComponentState) -> ComponentStatus {
+    ComponentStatus {
+        name: name.into(),
+        backend,
+        url: match name {
+            "postgres" => "postgres://postgres:s3cret@127.0.0.1:5433/slipway".into(),
+            "redis" => "redis://:s3cret@127.0.0.1:6380".into(),
+            _ => "http://127.0.0.1:9324".into(),
+        },
+        pid: (backend == Backend::Native && state != ComponentState::Stopped).then_some(4242),
+        state,
+        uptime_ms: 754_000,
+        restarts: u32::from(name == "redis"),
+        error: None,
+    }
+}
+
+/// A running stack: Redis stopped, the service stale after a broken save.
+fn stack() -> App {
+    let mut app = App::new(Duration::from_secs(1));
+    let service = ComponentStatus {
+        url: "http://127.0.0.1:8080".into(),
+        error: Some(
+            "error[E0308]: mismatched types\n  --> service/src/domain/order.rs:42:16\n   |\n42 |         Ok(total)\n   |            ^^^^^ expected `u64`, found `i64`".into(),
+        ),
+        ..component("service", Backend::Native, ComponentState::Stale)
+    };
+    app.on_update(Update {
+        stack: StackFeed::Components(vec![
+            component("postgres", Backend::Native, ComponentState::Ready),
+            component("redis", Backend::Native, ComponentState::Stopped),
+            component("sqs", Backend::Embedded, ComponentState::Ready),
+            service,
+        ]),
+        logs: log_lines(),
+        ..Update::default()
+    });
+    app
+}
+
+fn log_lines() -> Vec<LogLine> {
+    let lines = [
+        (
+            "postgres",
+            LogLevel::Info,
+            "[18565] LOG:  database system is ready to accept connections",
+        ),
+        ("redis", LogLevel::Info, "* Ready to accept connections tcp"),
+        (
+            "service",
+            LogLevel::Info,
+            "INFO  listening addr=127.0.0.1:8080",
+        ),
+        (
+            "service",
+            LogLevel::Info,
+            "INFO  request method=POST route=/v1/orders status=201 request_id=r-1",
+        ),
+        (
+            "redis",
+            LogLevel::Warn,
+            "# WARNING Memory overcommit must be enabled!",
+        ),
+        (
+            "service",
+            LogLevel::Error,
+            "ERROR worker failed error=redis: Connection refused (os error 111)",
+        ),
+        (
+            "service-build",
+            LogLevel::Error,
+            "error[E0308]: mismatched types",
+        ),
+        (
+            "postgres",
+            LogLevel::Error,
+            "[18601] ERROR:  duplicate key value violates unique constraint",
+        ),
+    ];
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, (component, level, text))| LogLine {
+            seq: i as u64 + 1,
+            at_unix_ms: 1_796_181_704_000 + 1_100 * i as i64,
+            component: (*component).into(),
+            level: *level,
+            text: (*text).into(),
+        })
+        .collect()
+}
+
+#[test]
+fn components_without_a_stack() {
+    let mut app = App::new(Duration::from_secs(1));
+    key(&mut app, KeyCode::Char('3'));
+    check("components_no_stack", &app);
+}
+
+#[test]
+fn components_of_a_running_stack_with_a_stale_app() {
+    let mut app = stack();
+    key(&mut app, KeyCode::Char('3'));
+    check("components_first", &app);
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    check("components_stale", &app);
+    key(&mut app, KeyCode::Char('k'));
+    key(&mut app, KeyCode::Char('k'));
+    key(&mut app, KeyCode::Char('x'));
+    check("components_stop_confirm", &app);
+}
+
+#[test]
+fn logs_following_filtered_and_frozen() {
+    let mut app = stack();
+    key(&mut app, KeyCode::Char('4'));
+    check("logs_following", &app);
+    key(&mut app, KeyCode::Char('v'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "refused".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    check("logs_searching", &app);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char(' '));
+    app.on_update(Update {
+        logs: vec![LogLine {
+            seq: 9,
+            at_unix_ms: 1_796_181_705_000,
+            component: "service".into(),
+            level: LogLevel::Error,
+            text: "ERROR worker failed error=redis: Connection refused".into(),
+        }],
+        ..Update::default()
+    });
+    check("logs_frozen", &app);
+}
+
+#[test]
+fn opening_a_components_logs_filters_the_stream() {
+    let mut app = stack();
+    key(&mut app, KeyCode::Char('3'));
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Enter);
+    check("logs_of_redis", &app);
 }

@@ -1,7 +1,8 @@
 //! The merged log stream a running `up` keeps in memory for its control channel (`logs`
 //! requests: the TUI's Logs view). A background task follows every `<component>.log` under
 //! the log directory — the ones there at start from their end, later ones from their
-//! beginning — reads each new line's time and level, and appends the lines of one look, in
+//! beginning — reads each new line's time and level (the text keeps neither prefix: the
+//! reader shows `at_unix_ms` in one format for all), and appends the lines of one look, in
 //! time order, to a bounded ring: the oldest lines go first, and each line keeps a sequence
 //! number so that a client asks for "everything after the last one I have".
 
@@ -15,7 +16,7 @@ use slipway_contracts::control::{LogLevel, LogLine};
 
 use super::files::discover;
 use super::level::level_of;
-use super::line::{render, timestamp_of};
+use super::line::{render, strip_time, timestamp_of};
 use super::tail::Tail;
 
 /// Lines kept in memory.
@@ -126,7 +127,7 @@ fn look(dir: &Path, followed: &mut BTreeMap<String, Followed>) -> Vec<LogLine> {
                 at_unix_ms: state.at.timestamp_millis(),
                 component: file.component.clone(),
                 level: state.level,
-                text: cut(render(&text)),
+                text: cut(strip_time(&render(&text)).to_string()),
             });
         }
     }
@@ -185,14 +186,14 @@ mod tests {
         let lines = look(dir.path(), &mut followed);
         let seen: Vec<(&str, LogLevel, &str)> = lines
             .iter()
-            .map(|l| (l.component.as_str(), l.level, &l.text[..12]))
+            .map(|l| (l.component.as_str(), l.level, &l.text[..7]))
             .collect();
         assert_eq!(
             seen,
             [
-                ("service", LogLevel::Warn, "03:00:02.000"),
-                ("postgres", LogLevel::Error, "2026-12-02 0"),
-                ("postgres", LogLevel::Error, "2026-12-02 0"),
+                ("service", LogLevel::Warn, "WARN  s"),
+                ("postgres", LogLevel::Error, "[1] ERR"),
+                ("postgres", LogLevel::Error, "[1] STA"),
             ]
         );
         assert!(look(dir.path(), &mut followed).is_empty());

@@ -10,7 +10,7 @@
 //! A line with no time of its own (a continuation, cargo's output) takes the time of the line
 //! before it.
 
-use chrono::{DateTime, Local, NaiveDateTime, TimeZone as _, Utc};
+use chrono::{DateTime, Local, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
 
 /// When `line` was written, if it says.
 pub fn timestamp_of(line: &str) -> Option<DateTime<Utc>> {
@@ -55,6 +55,31 @@ fn redis_time(line: &str) -> Option<DateTime<Utc>> {
         .from_local_datetime(&naive)
         .earliest()
         .map(|t| t.with_timezone(&Utc))
+}
+
+/// `line` without the time it starts with, for a reader that shows the time itself (the
+/// TUI's Logs view): an RFC 3339 time, the `HH:MM:SS.mmm` of a rendered JSON line, Postgres's
+/// `2026-12-02 03:21:44.495 UTC `, Redis's `18508:M 02 Dec 2026 03:21:42.512 ` (the pid and
+/// role go with it). Any other line is returned as it is.
+pub fn strip_time(line: &str) -> &str {
+    let trimmed = line.trim_start();
+    let first = trimmed.split_whitespace().next().unwrap_or_default();
+    let clock = first.len() == 12 && NaiveTime::parse_from_str(first, "%H:%M:%S%.3f").is_ok();
+    if clock || parse_rfc3339(first).is_some() {
+        return trimmed[first.len()..].trim_start();
+    }
+    if postgres_time(trimmed).is_some() {
+        return trimmed[27..].trim_start();
+    }
+    if redis_time(trimmed).is_some()
+        && let Some((pid_role, _)) = trimmed.split_once(' ')
+    {
+        return trimmed
+            .get(pid_role.len() + 25..)
+            .unwrap_or_default()
+            .trim_start();
+    }
+    line
 }
 
 /// How a line is shown: a JSON line of the service becomes `TIME LEVEL message key=value …`
@@ -137,6 +162,33 @@ mod tests {
         assert_eq!((redis - local).num_milliseconds(), 512);
         assert_eq!(timestamp_of("   Compiling service v0.1.0"), None);
         assert_eq!(timestamp_of("error[E0308]: mismatched types"), None);
+    }
+
+    #[test]
+    fn the_time_a_line_starts_with_is_stripped() {
+        let cases = [
+            (
+                "03:21:44.500 INFO  request method=GET",
+                "INFO  request method=GET",
+            ),
+            (
+                "2026-12-02T03:21:44.5Z  INFO service: listening",
+                "INFO service: listening",
+            ),
+            (
+                "2026-12-02 03:21:44.495 UTC [18565] LOG:  database system is ready",
+                "[18565] LOG:  database system is ready",
+            ),
+            (
+                "18508:M 02 Dec 2026 03:21:42.512 * Ready to accept connections",
+                "* Ready to accept connections",
+            ),
+            ("   Compiling service v0.1.0", "   Compiling service v0.1.0"),
+            ("12:00 is not a time of ours", "12:00 is not a time of ours"),
+        ];
+        for (line, stripped) in cases {
+            assert_eq!(strip_time(line), stripped, "{line}");
+        }
     }
 
     #[test]

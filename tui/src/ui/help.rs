@@ -8,29 +8,35 @@ use ratatui::widgets::{Row, Table};
 use super::block;
 
 /// Every key and what it does.
-pub const KEYS: [(&str, &str); 16] = [
+pub const KEYS: [(&str, &str); 19] = [
     ("q, Ctrl-C", "quit"),
     ("?", "this help (again: back)"),
-    ("Tab, 1 2 3", "Overview, Dead letters, Help"),
-    ("space", "freeze / unfreeze the data"),
+    ("Tab, 1-5", "Overview, Dead letters, Components, Logs, Help"),
+    ("space", "freeze / unfreeze (Logs counts what arrives)"),
     ("+ / -", "refresh slower / faster (default 1 s)"),
-    ("j k, ↓ ↑", "move in the dead letters"),
-    ("g G", "first / last dead letter"),
-    ("Enter", "open / close the message"),
-    ("Esc", "close the message"),
-    ("r", "redrive the selected message to the work queue"),
-    ("R", "redrive all (StartMessageMoveTask), asks first"),
-    ("d", "delete the selected message, asks first"),
-    ("P", "purge the dead-letter queue, asks first"),
+    ("j k ↓ ↑, g G", "move in a list or the logs; first / last"),
+    ("Enter, l", "open a dead letter; a component's logs"),
+    ("Esc", "close the message; clear the log filters"),
+    ("r", "redrive the dead letter; restart the component"),
+    ("R", "redrive every dead letter, asks first"),
+    (
+        "d / P",
+        "delete the dead letter / purge the DLQ, asks first",
+    ),
+    ("x / s", "stop (asks first) / start the component"),
     ("y / n", "answer a question"),
+    ("/", "search the logs (Enter keeps it, Esc clears it)"),
+    ("c / v", "logs of one component / minimum level"),
+    ("PgUp PgDn", "scroll the logs a page; G follows the end"),
     ("", ""),
     ("", "targets: flags, then env, then .devstack/state.json"),
+    ("", "Components and Logs: a running `devstack up`"),
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect) {
     let rows = KEYS.iter().map(|(key, what)| Row::new([*key, *what]));
     frame.render_widget(
-        Table::new(rows, [Constraint::Length(12), Constraint::Min(20)])
+        Table::new(rows, [Constraint::Length(15), Constraint::Min(20)])
             .header(Row::new(["key", "does"]).style(Style::new().add_modifier(Modifier::BOLD)))
             .block(block("Help")),
         area,

@@ -2,8 +2,10 @@
 //! refresh state, the view's body, a footer with the status or the keys, and a confirmation
 //! on top when one is pending. Usable from 80×24 up.
 
+mod components;
 mod dead_letters;
 mod help;
+mod logs;
 mod overview;
 
 use ratatui::Frame;
@@ -26,6 +28,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.view {
         View::Overview => overview::draw(frame, app, body),
         View::DeadLetters => dead_letters::draw(frame, app, body),
+        View::Components => components::draw(frame, app, body),
+        View::Logs => logs::draw(frame, app, body),
         View::Help => help::draw(frame, body),
     }
     draw_footer(frame, app, footer);
@@ -36,13 +40,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
 
 fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
     let [tabs, state] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(30)]).areas(area);
-    let views = [View::Overview, View::DeadLetters, View::Help];
-    let selected = views.iter().position(|v| *v == app.view).unwrap_or(0);
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(20)]).areas(area);
+    let selected = View::ALL.iter().position(|v| *v == app.view).unwrap_or(0);
     frame.render_widget(
-        Tabs::new(views.iter().map(|v| v.title()))
+        Tabs::new(View::ALL.iter().map(|v| v.title()))
             .select(selected)
             .highlight_style(Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED))
+            .padding(" ", "")
             .divider("|"),
         tabs,
     );
@@ -85,7 +89,14 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
                 View::DeadLetters => {
                     "j/k move  Enter open  r redrive  R all  d delete  P purge  ? help  q quit"
                 }
-                _ => "1-3/Tab views  space freeze  +/- refresh  ? help  q quit",
+                View::Components => {
+                    "j/k move  r restart  x stop  s start  Enter logs  ? help  q quit"
+                }
+                View::Logs if app.logs.editing => "type to search  Enter keep  Esc clear",
+                View::Logs => {
+                    "/ search  c component  v level  j/k scroll  G follow  space freeze  Esc clear"
+                }
+                _ => "1-5/Tab views  space freeze  +/- refresh  ? help  q quit",
             },
             Style::new().fg(Color::DarkGray),
         )),

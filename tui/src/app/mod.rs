@@ -1,11 +1,23 @@
 //! The dashboard's state and how it changes: updates from the collector and keys from the
 //! user go in, effects (actions for the collector, a new refresh) come out. Nothing here
 //! draws or touches the network, so every key is tested with plain calls.
+//!
+//! - here: the views, the shared keys (views, freeze, refresh, quit, questions), updates.
+//! - [`dead_letters`]: the Dead letters view's keys.
+//! - [`components`]: the Components view's state and keys.
+//! - [`logs`]: the Logs view's state, filters, search, scroll and freeze.
+
+pub mod components;
+mod dead_letters;
+pub mod logs;
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use components::{Ask, Components};
+use logs::Logs;
 
 use crate::metrics::{Rates, Snapshot};
 use crate::model::{
@@ -24,26 +36,38 @@ pub enum View {
     Overview,
     /// The dead-letter queue's messages.
     DeadLetters,
+    /// The running stack's components.
+    Components,
+    /// The running stack's merged logs.
+    Logs,
     /// The keys.
     Help,
 }
 
 impl View {
+    /// Every view, in tab order (its number is its place, from 1).
+    pub const ALL: [View; 5] = [
+        View::Overview,
+        View::DeadLetters,
+        View::Components,
+        View::Logs,
+        View::Help,
+    ];
+
     /// Its tab title.
     pub fn title(self) -> &'static str {
         match self {
             View::Overview => "1 Overview",
             View::DeadLetters => "2 Dead letters",
-            View::Help => "3 Help",
+            View::Components => "3 Components",
+            View::Logs => "4 Logs",
+            View::Help => "5 Help",
         }
     }
 
     fn next(self) -> View {
-        match self {
-            View::Overview => View::DeadLetters,
-            View::DeadLetters => View::Help,
-            View::Help => View::Overview,
-        }
+        let at = View::ALL.iter().position(|v| *v == self).unwrap_or(0);
+        View::ALL[(at + 1) % View::ALL.len()]
     }
 }
 
@@ -100,6 +124,10 @@ pub struct App {
     pub quit: bool,
     /// Whether any data has arrived yet.
     pub loaded: bool,
+    /// The running stack's components.
+    pub components: Components,
+    /// The running stack's merged logs.
+    pub logs: Logs,
 }
 
 impl App {
@@ -122,6 +150,8 @@ impl App {
             status: None,
             quit: false,
             loaded: false,
+            components: Components::default(),
+            logs: Logs::default(),
         }
     }
 
@@ -140,12 +170,14 @@ impl App {
         self.dead_letters.get(self.selected)
     }
 
-    /// Takes in a refresh (ignored while frozen).
+    /// Takes in a refresh (ignored while frozen, but for log lines, which are counted).
     pub fn on_update(&mut self, update: Update) {
+        self.logs.push(update.logs);
         if self.frozen {
             return;
         }
         self.loaded = true;
+        self.components.take(update.stack);
         self.targets = update.targets;
         if let Some(snapshot) = update.snapshot {
             if let Some((then, previous)) = &self.snapshot {
@@ -183,6 +215,10 @@ impl App {
             self.quit = true;
             return Vec::new();
         }
+        if self.view == View::Logs && self.logs.editing {
+            self.logs.on_key(key.code, &[]);
+            return Vec::new();
+        }
         if let Some(confirm) = self.confirm.take() {
             return match key.code {
                 KeyCode::Char('y' | 'Y') => vec![Effect::Act(confirm.action)],
@@ -210,73 +246,53 @@ impl App {
                 self.switch(to)
             }
             KeyCode::Tab => self.switch(self.view.next()),
-            KeyCode::Char('1') => self.switch(View::Overview),
-            KeyCode::Char('2') => self.switch(View::DeadLetters),
-            KeyCode::Char('3') => self.switch(View::Help),
+            KeyCode::Char(digit @ '1'..='5') => {
+                let at = usize::from(digit as u8 - b'1');
+                self.switch(View::ALL[at])
+            }
             KeyCode::Char(' ') => {
                 self.frozen = !self.frozen;
+                self.logs.freeze(self.frozen);
                 self.hint(if self.frozen { "frozen" } else { "live" });
                 Vec::new()
             }
             KeyCode::Char('+') => self.step_refresh(1),
             KeyCode::Char('-') => self.step_refresh(-1),
-            _ if self.view == View::DeadLetters => self.on_dead_letter_key(key.code),
-            _ => Vec::new(),
+            _ => match self.view {
+                View::DeadLetters => self.on_dead_letter_key(key.code),
+                View::Components => self.on_component_key(key.code),
+                View::Logs => {
+                    let known = self.components.names();
+                    self.logs.on_key(key.code, &known);
+                    Vec::new()
+                }
+                View::Overview | View::Help => Vec::new(),
+            },
         }
     }
 
-    fn on_dead_letter_key(&mut self, code: KeyCode) -> Vec<Effect> {
-        let count = self.dead_letters.len();
-        match code {
-            KeyCode::Char('j') | KeyCode::Down if count > 0 => {
-                self.selected = (self.selected + 1).min(count - 1);
-            }
-            KeyCode::Char('k') | KeyCode::Up => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Char('g') | KeyCode::Home => self.selected = 0,
-            KeyCode::Char('G') | KeyCode::End => self.selected = count.saturating_sub(1),
-            KeyCode::Enter if count > 0 => self.detail = !self.detail,
-            KeyCode::Char('r') => {
-                if let Some(letter) = self.selected_letter() {
-                    let id = letter.message_id.clone();
-                    self.hint("redriving…");
-                    return vec![Effect::Act(Action::Redrive(id))];
+    fn on_component_key(&mut self, code: KeyCode) -> Vec<Effect> {
+        match self.components.on_key(code) {
+            Ask::Nothing => Vec::new(),
+            Ask::Act(action) => {
+                if let Action::Component { verb, name } = &action {
+                    self.hint(&format!("{} {name}…", verb.progressive()));
                 }
-                self.hint("no dead letter selected");
+                vec![Effect::Act(action)]
             }
-            KeyCode::Char('R') => {
-                self.confirm = Some(Confirm {
-                    question: format!(
-                        "Redrive all {} dead letters to the work queue? (y/n)",
-                        self.dlq().map_or(count as u64, QueueRow::total)
-                    ),
-                    action: Action::RedriveAll,
-                });
+            Ask::Confirm(question, action) => {
+                self.confirm = Some(Confirm { question, action });
+                Vec::new()
             }
-            KeyCode::Char('d') => {
-                if let Some(letter) = self.selected_letter() {
-                    self.confirm = Some(Confirm {
-                        question: format!(
-                            "Delete dead letter {}? It is gone for good. (y/n)",
-                            crate::collector::short_id(&letter.message_id)
-                        ),
-                        action: Action::Delete(letter.message_id.clone()),
-                    });
-                } else {
-                    self.hint("no dead letter selected");
-                }
+            Ask::OpenLogs(name) => {
+                self.logs.open(&name);
+                self.switch(View::Logs)
             }
-            KeyCode::Char('P') => {
-                self.confirm = Some(Confirm {
-                    question: format!(
-                        "Purge the dead-letter queue? All {} messages are deleted. (y/n)",
-                        self.dlq().map_or(count as u64, QueueRow::total)
-                    ),
-                    action: Action::Purge,
-                });
+            Ask::Hint(text) => {
+                self.hint(&text);
+                Vec::new()
             }
-            _ => {}
         }
-        Vec::new()
     }
 
     fn switch(&mut self, to: View) -> Vec<Effect> {
@@ -307,7 +323,7 @@ impl App {
         }
     }
 
-    fn hint(&mut self, text: &str) {
+    pub(crate) fn hint(&mut self, text: &str) {
         self.status = Some(ActionOutcome {
             message: text.to_owned(),
             ok: true,
@@ -328,33 +344,9 @@ pub fn format_interval(interval: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
-    }
-
-    fn letters(n: usize) -> Vec<DeadLetter> {
-        (0..n)
-            .map(|i| DeadLetter {
-                message_id: format!("id-{i}"),
-                body: "x".into(),
-                sent_at_ms: None,
-                receive_count: 1,
-                attributes: BTreeMap::new(),
-            })
-            .collect()
-    }
-
-    fn with_letters(n: usize) -> App {
-        let mut app = App::new(Duration::from_secs(1));
-        app.on_key(key(KeyCode::Char('2')));
-        app.on_update(Update {
-            dead_letters: letters(n),
-            dead_letter_source: DeadLetterSource::Peek,
-            ..Update::default()
-        });
-        app
     }
 
     #[test]
@@ -374,63 +366,65 @@ mod tests {
         assert_eq!(app.view, View::DeadLetters);
         assert!(app.wants_dead_letters());
         assert_eq!(app.on_key(key(KeyCode::Tab)), [Effect::Control]);
+        assert_eq!(app.view, View::Components);
+        app.on_key(key(KeyCode::Tab));
+        assert_eq!(app.view, View::Logs);
+        app.on_key(key(KeyCode::Tab));
         assert_eq!(app.view, View::Help);
-        app.on_key(key(KeyCode::Char('?')));
+        app.on_key(key(KeyCode::Tab));
         assert_eq!(app.view, View::Overview);
         app.on_key(key(KeyCode::Char('?')));
         assert_eq!(app.view, View::Help);
-        assert!(app.on_key(key(KeyCode::Char('3'))).is_empty());
+        app.on_key(key(KeyCode::Char('?')));
+        assert_eq!(app.view, View::Overview);
+        assert!(app.on_key(key(KeyCode::Char('5'))).is_empty());
+        assert_eq!(app.view, View::Help);
+        app.on_key(key(KeyCode::Char('4')));
+        assert_eq!(app.view, View::Logs);
     }
 
     #[test]
-    fn selection_moves_within_the_list_and_survives_a_refresh() {
-        let mut app = with_letters(3);
-        app.on_key(key(KeyCode::Char('j')));
-        app.on_key(key(KeyCode::Down));
-        app.on_key(key(KeyCode::Down));
-        assert_eq!(app.selected, 2);
-        app.on_key(key(KeyCode::Char('k')));
-        assert_eq!(app.selected, 1);
-        // The list shrinks from the front: the same message stays selected.
-        let mut fewer = letters(3);
-        fewer.remove(0);
+    fn typing_a_search_takes_every_key_and_a_component_opens_its_logs() {
+        let mut app = App::new(Duration::from_secs(1));
         app.on_update(Update {
-            dead_letters: fewer,
-            dead_letter_source: DeadLetterSource::Peek,
+            stack: crate::model::StackFeed::Components(vec![
+                slipway_contracts::control::ComponentStatus {
+                    name: "redis".into(),
+                    backend: slipway_contracts::state::Backend::Native,
+                    url: "redis://127.0.0.1:1".into(),
+                    pid: Some(1),
+                    state: slipway_contracts::control::ComponentState::Ready,
+                    uptime_ms: 0,
+                    restarts: 0,
+                    error: None,
+                },
+            ]),
             ..Update::default()
         });
-        assert_eq!(app.selected_letter().unwrap().message_id, "id-1");
-        app.on_key(key(KeyCode::Enter));
-        assert!(app.detail);
-        app.on_key(key(KeyCode::Esc));
-        assert!(!app.detail);
-    }
-
-    #[test]
-    fn redrive_acts_at_once_but_delete_and_purge_ask_first() {
-        let mut app = with_letters(2);
+        app.on_key(key(KeyCode::Char('3')));
         assert_eq!(
             app.on_key(key(KeyCode::Char('r'))),
-            [Effect::Act(Action::Redrive("id-0".into()))]
+            [Effect::Act(Action::Component {
+                verb: crate::model::Verb::Restart,
+                name: "redis".into()
+            })]
         );
-        assert!(app.on_key(key(KeyCode::Char('P'))).is_empty());
-        assert!(app.confirm.as_ref().unwrap().question.contains("Purge"));
-        // Anything but y cancels.
-        assert!(app.on_key(key(KeyCode::Char('n'))).is_empty());
-        assert!(app.confirm.is_none());
-        app.on_key(key(KeyCode::Char('d')));
-        assert_eq!(
-            app.on_key(key(KeyCode::Char('y'))),
-            [Effect::Act(Action::Delete("id-0".into()))]
-        );
-        app.on_key(key(KeyCode::Char('R')));
-        assert_eq!(
-            app.on_key(key(KeyCode::Char('y'))),
-            [Effect::Act(Action::RedriveAll)]
-        );
-        let mut empty = with_letters(0);
-        assert!(empty.on_key(key(KeyCode::Char('r'))).is_empty());
-        assert!(empty.on_key(key(KeyCode::Char('d'))).is_empty());
+        assert_eq!(app.status.as_ref().unwrap().message, "restarting redis…");
+        app.on_key(key(KeyCode::Char('x')));
+        assert!(app.confirm.is_some(), "stopping asks first");
+        app.on_key(key(KeyCode::Char('n')));
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(app.view, View::Logs);
+        assert_eq!(app.logs.component.as_deref(), Some("redis"));
+        app.on_key(key(KeyCode::Char('/')));
+        for c in "q1?".chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        assert!(!app.quit && app.view == View::Logs, "keys go to the search");
+        assert_eq!(app.logs.search, "q1?");
+        app.on_key(key(KeyCode::Enter));
+        app.on_key(key(KeyCode::Char('q')));
+        assert!(app.quit);
     }
 
     #[test]

@@ -1,0 +1,127 @@
+//! A running `devstack up`, through its control socket (`contracts::control`: one JSON line
+//! each way): every component's status, the log lines new since the last look, and restart,
+//! stop and start. A socket that does not exist means no stack runs; one that does not answer
+//! in time is reported and asked again next refresh.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use slipway_contracts::control::{LogLine, Request, Response};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::UnixStream;
+
+use crate::model::{StackFeed, Verb};
+
+/// How long a status or logs request may take (a restart in progress holds the stack).
+const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a restart, stop or start may take (an app drains on stop).
+const ACT_TIMEOUT: Duration = Duration::from_secs(90);
+/// Log requests in one refresh, at most, to catch up with a long stream.
+const LOG_ROUNDS: usize = 5;
+/// Lines asked for in one logs request.
+const LOG_LIMIT: usize = 2_000;
+
+/// The control socket of the stack being watched, and how far its logs were read.
+#[derive(Debug)]
+pub struct StackReader {
+    socket: Option<PathBuf>,
+    after: u64,
+}
+
+impl StackReader {
+    /// A reader of the stack at `socket`, if there is one.
+    pub fn new(socket: Option<PathBuf>) -> Self {
+        Self { socket, after: 0 }
+    }
+
+    /// Every component's status.
+    pub async fn components(&self) -> StackFeed {
+        let Some(socket) = &self.socket else {
+            return StackFeed::NoStack;
+        };
+        match request(socket, &Request::Status, READ_TIMEOUT).await {
+            Ok(response) => StackFeed::Components(response.components),
+            Err(error) => StackFeed::Unreachable(error),
+        }
+    }
+
+    /// The log lines new since the last call (none when the stack does not answer).
+    pub async fn new_logs(&mut self) -> Vec<LogLine> {
+        let Some(socket) = &self.socket else {
+            return Vec::new();
+        };
+        let mut lines = Vec::new();
+        for _ in 0..LOG_ROUNDS {
+            let ask = Request::Logs {
+                after: self.after,
+                limit: Some(LOG_LIMIT),
+            };
+            let Ok(response) = request(socket, &ask, READ_TIMEOUT).await else {
+                break;
+            };
+            let count = response.logs.len();
+            if let Some(last) = response.logs.last() {
+                self.after = last.seq;
+            }
+            lines.extend(response.logs);
+            if count < LOG_LIMIT {
+                break;
+            }
+        }
+        lines
+    }
+
+    /// Restarts, stops or starts `name`; what happened, for the status line.
+    pub async fn act(&self, verb: Verb, name: &str) -> Result<String, String> {
+        let socket = self.socket.as_ref().ok_or("no devstack is running here")?;
+        let component = name.to_owned();
+        let ask = match verb {
+            Verb::Restart => Request::Restart { component },
+            Verb::Stop => Request::Stop { component },
+            Verb::Start => Request::Start { component },
+        };
+        let response = request(socket, &ask, ACT_TIMEOUT).await?;
+        if response.ok {
+            let done = match verb {
+                Verb::Restart => "restarted",
+                Verb::Stop => "stopped",
+                Verb::Start => "started",
+            };
+            Ok(format!("{done} {name}"))
+        } else {
+            Err(response
+                .error
+                .unwrap_or_else(|| format!("could not {} {name}", verb.as_str())))
+        }
+    }
+}
+
+/// One request, one answer, within `timeout`.
+async fn request(
+    socket: &std::path::Path,
+    request: &Request,
+    timeout: Duration,
+) -> Result<Response, String> {
+    let exchange = async {
+        let stream = UnixStream::connect(socket)
+            .await
+            .map_err(|e| format!("no devstack answers at {}: {e}", socket.display()))?;
+        let (read, mut write) = stream.into_split();
+        let mut line = serde_json::to_string(request).map_err(|e| e.to_string())?;
+        line.push('\n');
+        write
+            .write_all(line.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let answer = BufReader::new(read)
+            .lines()
+            .next_line()
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the stack closed the connection")?;
+        serde_json::from_str::<Response>(&answer).map_err(|e| format!("not an answer: {e}"))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| format!("the stack did not answer within {} s", timeout.as_secs()))?
+}

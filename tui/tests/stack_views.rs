@@ -1,0 +1,151 @@
+//! The real `tui` binary in a real terminal (tmux) against a real running stack: Postgres,
+//! Redis and the emulator started by devstack's library with the same control socket and log
+//! stream `devstack up` serves. The Components view must list them live; `r` must restart
+//! Redis (a new start counted), `x` then `y` stop it and `s` start it; Enter must open Redis's
+//! logs with both of its starts; `/` must search; a frozen view must count the lines that
+//! arrive while Postgres restarts; `q` must quit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use devstack::logs::hub::{self, LogHub};
+use devstack::stack::{Silent, Stack, StackOptions};
+use slipway_contracts::control::Request;
+use tokio::sync::Mutex;
+
+use common::Tmux;
+
+/// The row of `component` in the Components table.
+fn row<'a>(screen: &'a str, component: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| {
+            l.trim_start_matches('│')
+                .starts_with(&format!("{component} "))
+        })
+        .unwrap_or_default()
+}
+
+/// The number in "FROZEN, N new line(s)".
+fn frozen_count(screen: &str) -> Option<u32> {
+    let at = screen.find("FROZEN, ")? + "FROZEN, ".len();
+    screen[at..].split_whitespace().next()?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn components_and_logs_of_a_running_stack() {
+    if !Tmux::available() {
+        devstack::testing::missing_tool("tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let logs_dir = dir.path().join("logs");
+    let logs = LogHub::new(hub::CAPACITY);
+    let following = tokio::spawn(hub::follow(
+        logs.clone(),
+        logs_dir.clone(),
+        Duration::from_millis(100),
+    ));
+    let mut options = StackOptions::ephemeral_on_free_ports();
+    options.log_dir = Some(logs_dir);
+    let stack = Stack::start(&options, &Silent).await.unwrap();
+    stack.state().write(&dir.path().join("state.json")).unwrap();
+    let stack = Arc::new(Mutex::new(stack));
+    let socket = dir.path().join("control.sock");
+    let control =
+        devstack::control::server::bind(&socket, stack.clone(), logs, |_: &Stack| {}).unwrap();
+
+    let tmux = Tmux::start(&[
+        env!("CARGO_BIN_EXE_tui").to_owned(),
+        "--state-file".into(),
+        dir.path().join("state.json").display().to_string(),
+        "--refresh-ms".into(),
+        "250".into(),
+    ]);
+    tokio::task::block_in_place(|| {
+        tmux.keys("3");
+        tmux.wait_for("three ready components", |s| {
+            ["postgres", "redis", "sqs"]
+                .iter()
+                .all(|c| row(s, c).contains(" ready "))
+        });
+        tmux.keys("j");
+        tmux.keys("r");
+        let screen = tmux.wait_for("Redis restarted", |s| {
+            s.contains("restarted redis") && row(s, "redis").contains(" ready ")
+        });
+        let redis = row(&screen, "redis")
+            .trim_end_matches(['│', ' '])
+            .to_owned();
+        assert!(
+            redis.ends_with(" 1"),
+            "one restart counted: {redis}\n{screen}"
+        );
+
+        tmux.keys("x");
+        tmux.wait_for("the question", |s| s.contains("Stop redis?"));
+        tmux.keys("y");
+        tmux.wait_for("Redis stopped", |s| row(s, "redis").contains(" stopped "));
+        tmux.keys("s");
+        tmux.wait_for("Redis started", |s| {
+            s.contains("started redis") && row(s, "redis").contains(" ready ")
+        });
+
+        tmux.keys("Enter");
+        let screen = tmux.wait_for("Redis's logs, every start", |s| {
+            s.contains("component redis") && s.matches("Ready to accept connections").count() >= 3
+        });
+        assert!(
+            !screen.contains(" postgres "),
+            "only Redis's lines:\n{screen}"
+        );
+
+        tmux.keys("Escape");
+        tmux.keys("/");
+        tmux.keys("system is ready");
+        tmux.keys("Enter");
+        tmux.wait_for("the search", |s| {
+            s.contains("search \"system is ready\"") && s.contains("database system is ready")
+        });
+        tmux.keys("Space");
+        tmux.wait_for("a frozen view", |s| frozen_count(s) == Some(0));
+    });
+
+    // Postgres restarts while the view is frozen: its new lines are counted, not shown.
+    let restarted = devstack::control::client::request(
+        &socket,
+        &Request::Restart {
+            component: "postgres".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(restarted.ok, "{restarted:?}");
+    tokio::task::block_in_place(|| {
+        let screen = tmux.wait_for("new lines counted", |s| {
+            frozen_count(s).is_some_and(|n| n >= 1)
+        });
+        assert_eq!(
+            screen.matches("database system is ready").count(),
+            1,
+            "the frozen view holds still:\n{screen}"
+        );
+        tmux.keys("Space");
+        tmux.wait_for("the new lines", |s| {
+            s.contains("following") && s.matches("database system is ready").count() >= 2
+        });
+        tmux.keys("q");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while tmux.running() {
+            assert!(std::time::Instant::now() < deadline, "q did not quit");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    control.abort();
+    following.abort();
+    stack.lock().await.stop_all().await;
+}
