@@ -12,7 +12,10 @@
 //!   external URLs, the embedded SQS emulator, the service), each start → ready → url → stop.
 //! - [`apps`]: `[[apps]]` of `devstack.toml` (the orders service by default): declarations,
 //!   `${NAME}` settings, running one app.
-//! - [`stack`]: starts the launchers concurrently, creates the queues, holds the settings.
+//! - [`component`]: the component interface (a `Recipe` starts an `Instance`: url, pid,
+//!   health, stop), behind which every part of a stack is held.
+//! - [`stack`]: the registry of infrastructure kinds (`stack::kinds`), started concurrently,
+//!   then the apps; the settings; one component's stop, start and restart by typed id.
 //! - [`control`]: the running `up`'s control socket (`devstack restart|stop|start|status`).
 //! - [`logs`]: every component's log file read back as one stream (`devstack logs`), and kept
 //!   bounded on disk.
@@ -32,6 +35,7 @@
 pub mod apps;
 pub mod cli;
 pub mod commands;
+pub mod component;
 pub mod config;
 pub mod control;
 pub mod launch;

@@ -144,6 +144,13 @@ impl Reloader {
         let log = self.log_dir.join(format!("{name}-build.log"));
         let built = run_to_end(name, &build, &self.workspace, &log, &|_: &str| {}).await;
         let mut stack = self.stack.lock().await;
+        let id = match stack.id(name) {
+            Ok(id) => id,
+            Err(error) => {
+                println!("{name}: {error}");
+                return;
+            }
+        };
         match built {
             Err(error) => {
                 let why = match &error {
@@ -151,9 +158,9 @@ impl Reloader {
                     other => other.to_string(),
                 };
                 println!("{name}: the build failed; the running version keeps serving.\n{why}");
-                let _ = stack.set_stale(name, Some(format!("the rebuild failed: {why}")));
+                stack.set_stale(id, Some(format!("the rebuild failed: {why}")));
             }
-            Ok(()) => match stack.restart_component(name).await {
+            Ok(()) => match stack.restart_component(id).await {
                 Ok(()) => println!("{name}: reloaded in {} ms", started.elapsed().as_millis()),
                 Err(error) => println!("{name}: the new build did not start: {error}"),
             },

@@ -199,13 +199,19 @@ impl AppProcess {
             )));
         };
         command.envs(&app.env);
-        std::fs::write(&app.log, b"")
+        // Appended to across restarts and reloads (rotation bounds it).
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&app.log)
             .map_err(|e| LaunchError::Io(format!("cannot create {}: {e}", app.log.display())))?;
+        // From the log's end before the start: this run's lines, every one of them.
+        let tail = crate::logs::tail::Tail::new(&app.log, false);
         let mut child = ManagedChild::spawn(&app.name, command, &app.log, Signal::SIGTERM)
             .map_err(|e| LaunchError::NotInstalled(format!("app {}: {e}", app.name)))?;
         let echo = app
             .echo
-            .then(|| tokio::spawn(echo_log(app.name.clone(), app.log.clone())));
+            .then(|| tokio::spawn(echo_log(app.name.clone(), tail)));
         let ready = wait_ready(
             Duration::from_secs(60),
             || ready(app.port, app.health.clone()),
@@ -248,6 +254,37 @@ impl AppProcess {
             tokio::time::sleep(Duration::from_millis(150)).await;
             echo.abort();
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::component::Instance for AppProcess {
+    fn backend(&self) -> slipway_contracts::state::Backend {
+        slipway_contracts::state::Backend::Native
+    }
+
+    fn url(&self) -> String {
+        AppProcess::url(self)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        Some(AppProcess::pid(self))
+    }
+
+    async fn stop(self: Box<Self>) {
+        AppProcess::stop(*self).await;
+    }
+}
+
+/// An app's recipe: its settings filled in. A start runs its setup and command (a restart
+/// does not rebuild it: the watcher builds before it restarts).
+#[derive(Debug)]
+pub struct AppRecipe(pub ResolvedApp);
+
+#[async_trait::async_trait]
+impl crate::component::Recipe for AppRecipe {
+    async fn start(&self) -> Result<Box<dyn crate::component::Instance>, LaunchError> {
+        Ok(Box::new(AppProcess::start(&self.0).await?))
     }
 }
 
@@ -311,9 +348,8 @@ async fn ready(port: u16, health: Option<String>) -> bool {
     }
 }
 
-/// Prints lines appended to `log`, prefixed with `name` and rendered, until aborted.
-async fn echo_log(name: String, log: PathBuf) {
-    let mut tail = crate::logs::tail::Tail::new(&log, true);
+/// Prints the lines `tail` finds appended, prefixed with `name` and rendered, until aborted.
+async fn echo_log(name: String, mut tail: crate::logs::tail::Tail) {
     loop {
         for line in tail.new_lines() {
             println!("{name} | {}", crate::logs::line::render(&line));

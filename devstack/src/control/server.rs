@@ -102,12 +102,13 @@ async fn carry_out(request: Request, served: &Served) -> Response {
         };
     }
     let mut stack = served.stack.lock().await;
-    let result = match &request {
-        Request::Status => Ok(()),
-        Request::Restart { component } => stack.restart_component(component).await,
-        Request::Stop { component } => stack.stop_component(component).await,
-        Request::Start { component } => stack.start_component(component).await,
-        Request::Logs { .. } => Ok(()),
+    let id = request.component().map(|name| stack.id(name));
+    let result = match (&request, id) {
+        (_, Some(Err(unknown))) => Err(unknown),
+        (Request::Restart { .. }, Some(Ok(id))) => stack.restart_component(id).await,
+        (Request::Stop { .. }, Some(Ok(id))) => stack.stop_component(id).await,
+        (Request::Start { .. }, Some(Ok(id))) => stack.start_component(id).await,
+        _ => Ok(()),
     };
     if request != Request::Status {
         (served.on_change)(&stack);

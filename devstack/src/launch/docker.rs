@@ -21,7 +21,17 @@ pub const ELASTICMQ_IMAGE: (&str, &str) = ("softwaremill/elasticmq-native", "1.6
 pub struct DockerComponent {
     /// The URL clients use.
     pub url: String,
-    container: Box<dyn StopContainer>,
+    // In a mutex only to be `Sync` (a component is shared with the control channel); it is
+    // touched once, to stop it.
+    container: std::sync::Mutex<Box<dyn StopContainer>>,
+}
+
+impl std::fmt::Debug for DockerComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerComponent")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 trait StopContainer: Send {
@@ -41,7 +51,26 @@ impl<I: testcontainers_modules::testcontainers::Image + 'static> StopContainer
 impl DockerComponent {
     /// Removes the container.
     pub async fn stop(self) {
-        self.container.stop().await;
+        let container = self
+            .container
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        container.stop().await;
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::component::Instance for DockerComponent {
+    fn backend(&self) -> slipway_contracts::state::Backend {
+        slipway_contracts::state::Backend::Docker
+    }
+
+    fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    async fn stop(self: Box<Self>) {
+        DockerComponent::stop(*self).await;
     }
 }
 
@@ -113,7 +142,7 @@ pub async fn start_postgres() -> Result<DockerComponent, LaunchError> {
     );
     Ok(DockerComponent {
         url,
-        container: Box::new(container),
+        container: std::sync::Mutex::new(Box::new(container)),
     })
 }
 
@@ -135,7 +164,7 @@ pub async fn start_redis() -> Result<DockerComponent, LaunchError> {
         .map_err(|e| docker_error("redis", e))?;
     Ok(DockerComponent {
         url: format!("redis://{host}:{port}"),
-        container: Box::new(container),
+        container: std::sync::Mutex::new(Box::new(container)),
     })
 }
 
@@ -158,6 +187,6 @@ pub async fn start_elasticmq() -> Result<DockerComponent, LaunchError> {
         .map_err(|e| docker_error("sqs", e))?;
     Ok(DockerComponent {
         url: format!("http://{host}:{port}"),
-        container: Box::new(container),
+        container: std::sync::Mutex::new(Box::new(container)),
     })
 }

@@ -1,13 +1,12 @@
-//! Launchers: one per component and backend, each behind the same small interface — start
-//! (returns once ready) → address → stop.
+//! Launchers: one per component and backend, each a [`crate::component::Instance`] — start
+//! (returns once ready) → address → stop. Which one runs is decided by the kind's module in
+//! `crate::stack::kinds`.
 //!
 //! - [`postgres`], [`redis`]: native binaries as child processes.
 //! - [`docker`]: the same, plus ElasticMQ, as containers through testcontainers.
 //! - [`external`]: a URL the user gives, checked for reachability.
 //! - [`sqs`]: the embedded emulator (default), or the Docker/external ones.
 //! - apps (the service among them) are launched by `crate::apps::process`.
-//!
-//! [`Running`] is the common face of whatever was started.
 
 #[cfg(feature = "docker")]
 pub mod docker;
@@ -19,8 +18,6 @@ pub mod sqs;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
-
-use slipway_contracts::state::Backend;
 
 /// Why a component could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -77,83 +74,6 @@ where
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(100));
-    }
-}
-
-/// A started component, whatever its backend.
-pub enum Running {
-    /// A native Postgres.
-    NativePostgres(postgres::NativePostgres),
-    /// A native Redis.
-    NativeRedis(redis::NativeRedis),
-    /// The embedded SQS emulator.
-    EmbeddedSqs(sqs_emulator::server::Emulator),
-    /// A container.
-    #[cfg(feature = "docker")]
-    Docker(docker::DockerComponent),
-    /// An app (`[[apps]]`; the orders service by default).
-    App(crate::apps::process::AppProcess),
-    /// A URL devstack does not manage.
-    External(String),
-}
-
-impl std::fmt::Debug for Running {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Running")
-            .field(&self.backend())
-            .field(&self.url())
-            .finish()
-    }
-}
-
-impl Running {
-    /// How it is provided.
-    pub fn backend(&self) -> Backend {
-        match self {
-            Self::NativePostgres(_) | Self::NativeRedis(_) | Self::App(_) => Backend::Native,
-            Self::EmbeddedSqs(_) => Backend::Embedded,
-            #[cfg(feature = "docker")]
-            Self::Docker(_) => Backend::Docker,
-            Self::External(_) => Backend::External,
-        }
-    }
-
-    /// The URL clients use.
-    pub fn url(&self) -> String {
-        match self {
-            Self::NativePostgres(p) => p.url(),
-            Self::NativeRedis(r) => r.url(),
-            Self::EmbeddedSqs(e) => e.endpoint(),
-            Self::App(a) => a.url(),
-            #[cfg(feature = "docker")]
-            Self::Docker(d) => d.url.clone(),
-            Self::External(url) => url.clone(),
-        }
-    }
-
-    /// The process id of a native component.
-    pub fn pid(&self) -> Option<u32> {
-        match self {
-            Self::NativePostgres(p) => Some(p.pid()),
-            Self::NativeRedis(r) => Some(r.pid()),
-            Self::App(a) => Some(a.pid()),
-            _ => None,
-        }
-    }
-
-    /// Stops it (an external component is left alone).
-    pub async fn stop(self) {
-        match self {
-            Self::NativePostgres(p) => p.stop().await,
-            Self::NativeRedis(r) => r.stop().await,
-            Self::App(a) => a.stop().await,
-            Self::EmbeddedSqs(e) => {
-                let _ = e.shutdown().await;
-            }
-            #[cfg(feature = "docker")]
-            Self::Docker(d) => d.stop().await,
-            Self::External(_) => {}
-        }
     }
 }
 

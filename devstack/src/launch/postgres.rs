@@ -212,7 +212,13 @@ impl NativePostgres {
         if let Some(parent) = options.log.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io("cannot create log dir for", e))?;
         }
-        std::fs::File::create(&options.log).map_err(|e| io("cannot create log for", e))?;
+        // Appended to, never truncated: a restart's lines follow the last run's (`devstack
+        // logs` and the TUI read on; rotation bounds the file).
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&options.log)
+            .map_err(|e| io("cannot create log for", e))?;
         set_mode(&options.data_dir, 0o700);
         run_as.own(&options.data_dir, &[&options.log])?;
         if !options.data_dir.join("PG_VERSION").is_file() {
@@ -318,6 +324,25 @@ impl NativePostgres {
     /// Fast shutdown.
     pub async fn stop(self) {
         self.child.stop(Duration::from_secs(10)).await;
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::component::Instance for NativePostgres {
+    fn backend(&self) -> slipway_contracts::state::Backend {
+        slipway_contracts::state::Backend::Native
+    }
+
+    fn url(&self) -> String {
+        NativePostgres::url(self)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        Some(NativePostgres::pid(self))
+    }
+
+    async fn stop(self: Box<Self>) {
+        NativePostgres::stop(*self).await;
     }
 }
 

@@ -122,6 +122,25 @@ impl NativeRedis {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::component::Instance for NativeRedis {
+    fn backend(&self) -> slipway_contracts::state::Backend {
+        slipway_contracts::state::Backend::Native
+    }
+
+    fn url(&self) -> String {
+        NativeRedis::url(self)
+    }
+
+    fn pid(&self) -> Option<u32> {
+        Some(NativeRedis::pid(self))
+    }
+
+    async fn stop(self: Box<Self>) {
+        NativeRedis::stop(*self).await;
+    }
+}
+
 /// Whether a Redis on 127.0.0.1:`port` answers `PING` with `+PONG` (after `AUTH` with
 /// `password`, when given).
 pub async fn ping(port: u16, password: Option<&str>) -> bool {

@@ -43,6 +43,36 @@ pub async fn start_embedded(
         })
 }
 
+/// The embedded emulator, as a component of the stack.
+pub struct EmbeddedSqs(pub Emulator);
+
+impl std::fmt::Debug for EmbeddedSqs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("EmbeddedSqs")
+            .field(&self.0.endpoint())
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::component::Instance for EmbeddedSqs {
+    fn backend(&self) -> slipway_contracts::state::Backend {
+        slipway_contracts::state::Backend::Embedded
+    }
+
+    fn url(&self) -> String {
+        self.0.endpoint()
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.0.recovery().map(recovery_notes).unwrap_or_default()
+    }
+
+    async fn stop(self: Box<Self>) {
+        let _ = self.0.shutdown().await;
+    }
+}
+
 /// What a restart of a persistent emulator did that a person should hear of: a torn journal
 /// end cut off, files upgraded from an older format, damaged files moved aside by a repair.
 pub fn recovery_notes(recovery: &Recovery) -> Vec<String> {

@@ -7,20 +7,18 @@ use std::time::{Duration, Instant};
 use slipway_contracts::control::{ComponentState, ComponentStatus};
 use slipway_contracts::state::Backend;
 
-use super::spec::Spec;
-use crate::launch::{LaunchError, Running};
+use crate::component::{Instance, Recipe};
+use crate::launch::LaunchError;
 
 /// A component of the stack.
 #[derive(Debug)]
 pub struct Started {
     /// `postgres`, `redis`, `sqs`, or an app's name.
     pub name: String,
-    /// What runs now; `None` while stopped.
-    pub running: Option<Running>,
-    /// How to start it again.
-    pub spec: Spec,
     /// Launch to ready, the first time.
     pub startup: Duration,
+    running: Option<Box<dyn Instance>>,
+    recipe: Box<dyn Recipe>,
     backend: Backend,
     url: String,
     started_at: Instant,
@@ -31,13 +29,18 @@ pub struct Started {
 
 impl Started {
     /// A component that has just started.
-    pub fn new(name: &str, running: Running, spec: Spec, startup: Duration) -> Self {
+    pub fn new(
+        name: &str,
+        running: Box<dyn Instance>,
+        recipe: Box<dyn Recipe>,
+        startup: Duration,
+    ) -> Self {
         Self {
             name: name.to_string(),
             backend: running.backend(),
             url: running.url(),
             running: Some(running),
-            spec,
+            recipe,
             startup,
             started_at: Instant::now(),
             restarts: 0,
@@ -58,7 +61,12 @@ impl Started {
 
     /// The process serving it now, when devstack runs one.
     pub fn pid(&self) -> Option<u32> {
-        self.running.as_ref().and_then(Running::pid)
+        self.running.as_ref().and_then(|r| r.pid())
+    }
+
+    /// What its start found worth telling.
+    pub fn notes(&self) -> Vec<String> {
+        self.running.as_ref().map(|r| r.notes()).unwrap_or_default()
     }
 
     /// Marks it stale: its code changed and could not be rebuilt (`why`); the running build
@@ -69,7 +77,7 @@ impl Started {
 
     /// Stops it; it stays in the stack, stopped.
     pub async fn stop(&mut self) -> Result<(), LaunchError> {
-        if !self.spec.is_managed() {
+        if !self.recipe.is_managed() {
             return Err(LaunchError::Unsupported(format!(
                 "{} is not run by devstack (an external URL or a container): it cannot be stopped from here",
                 self.name
@@ -86,7 +94,7 @@ impl Started {
         if self.running.is_some() {
             return Ok(());
         }
-        match self.spec.start(&self.name).await {
+        match self.recipe.start().await {
             Ok(running) => {
                 self.url = running.url();
                 self.running = Some(running);
@@ -103,9 +111,22 @@ impl Started {
         }
     }
 
+    /// Stops it and starts it again.
+    pub async fn restart(&mut self) -> Result<(), LaunchError> {
+        self.stop().await?;
+        self.start().await
+    }
+
+    /// Stops it for good (the stack is stopping).
+    pub async fn shut_down(self) {
+        if let Some(running) = self.running {
+            running.stop().await;
+        }
+    }
+
     /// Its state, as the control channel reports it.
     pub fn status(&self) -> ComponentStatus {
-        let exited = self.pid().is_some_and(|pid| !crate::process::is_alive(pid));
+        let exited = self.running.as_ref().is_some_and(|r| !r.healthy());
         let state = match (&self.running, &self.failure) {
             (Some(_), _) if exited => ComponentState::Failed,
             (Some(_), _) if self.stale.is_some() => ComponentState::Stale,

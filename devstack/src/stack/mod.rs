@@ -1,33 +1,36 @@
-//! A stack: Postgres, Redis and SQS started concurrently with the chosen backends, the declared
-//! queues created, and the settings a client needs. Used by `devstack up` and by the test
-//! support in [`crate::testing`].
+//! A stack: its infrastructure (the kinds in [`kinds::INFRASTRUCTURE`]: Postgres, Redis, SQS)
+//! started concurrently with the chosen backends, then its apps in dependency order; the
+//! settings a client needs; one component's stop, start and restart. Used by `devstack up`
+//! and by the test support in [`crate::testing`].
 //!
-//! - [`components`]: how each infrastructure component starts, by backend.
-//! - [`spec`]: the recipe that starts a component again (same port, same data).
+//! - [`kinds`]: the registry of infrastructure kinds, one module each.
 //! - [`entry`]: one component of the stack — running or stopped — and its history.
-//! - here: the stack as a whole — start in order, settings, one component's stop, start and
-//!   restart (what the control channel asks), stop in reverse order.
+//! - here: the stack as a whole — the registry of its components (looked up once by name
+//!   into a [`ComponentId`]), start in order, settings, one component's stop, start and
+//!   restart (what the control channel and the watcher ask), stop in reverse order.
 
-pub mod components;
 pub mod entry;
-pub mod spec;
+pub mod kinds;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use slipway_contracts::control::ComponentStatus;
 use slipway_contracts::state::{Component, SCHEMA_VERSION, StackState};
 
-use slipway_contracts::control::ComponentStatus;
-
 use crate::apps::declaration::AppDeclaration;
-use crate::apps::process::{AppProcess, resolve, run_to_end};
+use crate::apps::process::{AppRecipe, resolve, run_to_end};
+use crate::component::{Instance, Recipe};
 use crate::config::DevstackConfig;
-use crate::launch::{LaunchError, Running, sqs};
+use crate::launch::LaunchError;
 use crate::ports;
-use components::{Dirs, Launched, start_postgres, start_redis, start_sqs};
 pub use entry::Started;
-use spec::Spec;
+use kinds::{Given, INFRASTRUCTURE, Kind, Plan};
+
+/// A component of a running stack, found by name once ([`Stack::id`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ComponentId(usize);
 
 /// What to start, and how.
 #[derive(Debug, Clone)]
@@ -134,30 +137,6 @@ impl Stack {
             .unwrap_or_else(|| data_dir.join("../logs"));
         std::fs::create_dir_all(&log_dir)
             .map_err(|e| LaunchError::Io(format!("cannot create {}: {e}", log_dir.display())))?;
-        let mut notes = Vec::new();
-        let mut port = |name: &str, wanted: u16| -> Result<u16, LaunchError> {
-            let chosen = ports::choose(name, wanted)
-                .map_err(|e| LaunchError::Io(format!("{name}: no free port: {e}")))?;
-            notes.extend(chosen.note);
-            Ok(chosen.port)
-        };
-        let config = &options.config;
-        let pg_port = if options.postgres_url.is_none() {
-            port("postgres", config.ports.postgres)?
-        } else {
-            0
-        };
-        let redis_port = if options.redis_url.is_none() {
-            port("redis", config.ports.redis)?
-        } else {
-            0
-        };
-        let sqs_port = if options.sqs_url.is_none() {
-            port("sqs", config.ports.sqs)?
-        } else {
-            0
-        };
-
         let password = if options.ephemeral {
             crate::secret::generate()
         } else {
@@ -166,30 +145,39 @@ impl Stack {
                 LaunchError::Io(format!("cannot read or create {}: {e}", path.display()))
             })?
         };
-        let dirs = Dirs {
-            data: &data_dir,
-            logs: &log_dir,
-            password: &password,
-        };
-        let postgres = timed(
-            "postgres",
-            progress,
-            start_postgres(options, &dirs, pg_port),
-        );
-        let redis = timed("redis", progress, start_redis(options, &dirs, redis_port));
-        let sqs = timed("sqs", progress, start_sqs(options, &data_dir, sqs_port));
-        let (postgres, redis, sqs) = tokio::join!(postgres, redis, sqs);
+        let mut notes = Vec::new();
+        let mut plans = Vec::new();
+        for kind in INFRASTRUCTURE {
+            let port = if kind.given_url(options).is_some() {
+                0
+            } else {
+                let chosen = ports::choose(kind.name(), kind.port(&options.config))
+                    .map_err(|e| LaunchError::Io(format!("{}: no free port: {e}", kind.name())))?;
+                notes.extend(chosen.note);
+                chosen.port
+            };
+            plans.push(Plan {
+                options,
+                data: &data_dir,
+                logs: &log_dir,
+                password: &password,
+                port,
+            });
+        }
+        let results = futures::future::join_all(
+            INFRASTRUCTURE
+                .iter()
+                .zip(&plans)
+                .map(|(kind, plan)| timed(kind.name(), progress, start_kind(*kind, plan))),
+        )
+        .await;
 
         let mut components = Vec::new();
         let mut first_error = None;
-        for result in [postgres, redis, sqs] {
+        for result in results {
             match result {
                 Ok(started) => {
-                    if let Some(Running::EmbeddedSqs(emulator)) = &started.running
-                        && let Some(recovery) = emulator.recovery()
-                    {
-                        notes.extend(sqs::recovery_notes(recovery));
-                    }
+                    notes.extend(started.notes());
                     components.push(started);
                 }
                 Err(e) => {
@@ -208,41 +196,20 @@ impl Stack {
             stack.stop().await;
             return Err(error);
         }
-        if let Err(error) = stack.finish_setup(config).await {
+        if let Err(error) = stack.collect_settings(&options.config).await {
             stack.stop().await;
             return Err(error);
         }
         Ok(stack)
     }
 
-    async fn finish_setup(&mut self, config: &DevstackConfig) -> Result<(), LaunchError> {
-        let url_of = |name: &str| {
-            self.components
-                .iter()
-                .find(|c| c.name == name)
-                .map(|c| c.url().to_string())
-                .unwrap_or_default()
-        };
-        let (database_url, redis_url, sqs_endpoint) =
-            (url_of("postgres"), url_of("redis"), url_of("sqs"));
-        let queues = sqs::create_queues(&sqs_endpoint, &config.queues).await?;
-        let mut env = BTreeMap::new();
-        env.insert("DATABASE_URL".to_string(), database_url);
-        env.insert("REDIS_URL".to_string(), redis_url);
-        env.insert("AWS_ENDPOINT_URL".to_string(), sqs_endpoint);
-        env.insert("AWS_REGION".to_string(), sqs::REGION.to_string());
-        env.insert("AWS_ACCESS_KEY_ID".to_string(), "devstack".to_string());
-        env.insert("AWS_SECRET_ACCESS_KEY".to_string(), "devstack".to_string());
-        if let Some(url) = queues.get(&config.main_queue) {
-            env.insert("SQS_QUEUE_URL".to_string(), url.clone());
+    /// Every kind's settings, from its component's URL.
+    async fn collect_settings(&mut self, config: &DevstackConfig) -> Result<(), LaunchError> {
+        for (kind, component) in INFRASTRUCTURE.iter().zip(&self.components) {
+            for (key, value) in kind.settings(component.url(), config).await? {
+                self.env.insert(key, value);
+            }
         }
-        if let Some(url) = config
-            .main_dead_letter_queue()
-            .and_then(|dlq| queues.get(dlq))
-        {
-            env.insert("SQS_DLQ_URL".to_string(), url.clone());
-        }
-        self.env = env;
         Ok(())
     }
 
@@ -295,9 +262,7 @@ impl Stack {
     /// As [`Self::stop`], for a stack shared with the control channel.
     pub async fn stop_all(&mut self) {
         while let Some(component) = self.components.pop() {
-            if let Some(running) = component.running {
-                running.stop().await;
-            }
+            component.shut_down().await;
         }
         drop(self.temp_dir.take());
     }
@@ -331,8 +296,9 @@ impl Stack {
             let started = timed(name, progress, async {
                 let building = |text: &str| progress.message(name, text);
                 run_to_end(name, &app.build, workspace, &build_log, &building).await?;
-                let process = AppProcess::start(&resolved).await?;
-                Ok((Running::App(process), "native", Spec::App(resolved.clone())))
+                let recipe: Box<dyn Recipe> = Box::new(AppRecipe(resolved));
+                let running = recipe.start().await?;
+                Ok((running, recipe))
             })
             .await?;
             self.env
@@ -347,57 +313,94 @@ impl Stack {
         self.components.iter().map(Started::status).collect()
     }
 
-    fn component(&mut self, name: &str) -> Result<&mut Started, LaunchError> {
-        let known: Vec<&str> = self.components.iter().map(|c| c.name.as_str()).collect();
-        let known = known.join(", ");
+    /// The component called `name`, or an error that lists the components there are.
+    pub fn id(&self, name: &str) -> Result<ComponentId, LaunchError> {
         self.components
-            .iter_mut()
-            .find(|c| c.name == name)
+            .iter()
+            .position(|c| c.name == name)
+            .map(ComponentId)
             .ok_or_else(|| {
-                LaunchError::Unsupported(format!("no component `{name}`; there are: {known}"))
+                let known: Vec<&str> = self.components.iter().map(|c| c.name.as_str()).collect();
+                LaunchError::Unsupported(format!(
+                    "no component `{name}`; there are: {}",
+                    known.join(", ")
+                ))
             })
     }
 
+    /// One component (ids come from [`Self::id`] of this stack, whose list never shrinks
+    /// while it runs).
+    pub fn get(&self, id: ComponentId) -> &Started {
+        &self.components[id.0]
+    }
+
+    fn get_mut(&mut self, id: ComponentId) -> &mut Started {
+        &mut self.components[id.0]
+    }
+
     /// Marks an app stale (its rebuild failed: `why`) or fresh again (`None`).
-    pub fn set_stale(&mut self, name: &str, why: Option<String>) -> Result<(), LaunchError> {
-        self.component(name)?.set_stale(why);
-        Ok(())
+    pub fn set_stale(&mut self, id: ComponentId, why: Option<String>) {
+        self.get_mut(id).set_stale(why);
     }
 
     /// Stops one component; it stays in the stack, stopped, until started again.
-    pub async fn stop_component(&mut self, name: &str) -> Result<(), LaunchError> {
-        self.component(name)?.stop().await
+    pub async fn stop_component(&mut self, id: ComponentId) -> Result<(), LaunchError> {
+        self.get_mut(id).stop().await
     }
 
     /// Starts a stopped component again, on its port, with its data.
-    pub async fn start_component(&mut self, name: &str) -> Result<(), LaunchError> {
-        self.component(name)?.start().await
+    pub async fn start_component(&mut self, id: ComponentId) -> Result<(), LaunchError> {
+        self.get_mut(id).start().await
     }
 
     /// Stops a component and starts it again, on its port, with its data. Components that
     /// depend on it are left running: they reconnect (the service does).
-    pub async fn restart_component(&mut self, name: &str) -> Result<(), LaunchError> {
-        let component = self.component(name)?;
-        component.stop().await?;
-        component.start().await
+    pub async fn restart_component(&mut self, id: ComponentId) -> Result<(), LaunchError> {
+        self.get_mut(id).restart().await
     }
+}
+
+/// Plans and starts one kind of infrastructure (a given URL is only checked).
+async fn start_kind(
+    kind: &dyn Kind,
+    plan: &Plan<'_>,
+) -> Result<(Box<dyn Instance>, Box<dyn Recipe>), LaunchError> {
+    let recipe: Box<dyn Recipe> = match kind.given_url(plan.options) {
+        Some(url) => Box::new(Given {
+            name: kind.name(),
+            url: url.to_string(),
+        }),
+        None => kind.plan(plan).await?,
+    };
+    let running = recipe.start().await?;
+    Ok((running, recipe))
 }
 
 async fn timed<F>(name: &str, progress: &dyn Progress, start: F) -> Result<Started, LaunchError>
 where
-    F: std::future::Future<Output = Result<Launched, LaunchError>>,
+    F: std::future::Future<Output = Result<(Box<dyn Instance>, Box<dyn Recipe>), LaunchError>>,
 {
     progress.starting(name);
     let started = Instant::now();
     match start.await {
-        Ok((running, backend, spec)) => {
+        Ok((running, recipe)) => {
             let startup = started.elapsed();
-            progress.ready(name, backend, startup);
-            Ok(Started::new(name, running, spec, startup))
+            progress.ready(name, backend_word(running.backend()), startup);
+            Ok(Started::new(name, running, recipe, startup))
         }
         Err(e) => {
             progress.failed(name);
             Err(e)
         }
+    }
+}
+
+fn backend_word(backend: slipway_contracts::state::Backend) -> &'static str {
+    use slipway_contracts::state::Backend;
+    match backend {
+        Backend::Native => "native",
+        Backend::Docker => "docker",
+        Backend::External => "external",
+        Backend::Embedded => "embedded",
     }
 }
