@@ -7,7 +7,8 @@
 //! - An [`Instance`] is one run of it: its URL, pid and backend, whether it is still healthy,
 //!   and how it stops.
 //!
-//! Restart is stop then start (`stack::entry`). Readiness is part of `start`: it returns once
+//! Restart is stop then start (`stack::entry`); a reload replaces start-first when the recipe
+//! allows it (the new instance ready, then the old one stopped). Readiness is part of `start`: it returns once
 //! the component answers. The stack holds components as `Box<dyn Recipe>` and
 //! `Box<dyn Instance>` in a registry with typed ids (`stack::ComponentId`); the kinds of
 //! infrastructure are listed in `stack::kinds::INFRASTRUCTURE`.
@@ -26,6 +27,12 @@ pub trait Recipe: Send + Sync + std::fmt::Debug {
     /// container whose port Docker chose).
     fn is_managed(&self) -> bool {
         true
+    }
+
+    /// Whether a reload may start a new instance while the old one still runs (on the same
+    /// port), and stop the old one after: an app declared `reload = "start-first"`.
+    fn starts_beside_old(&self) -> bool {
+        false
     }
 }
 

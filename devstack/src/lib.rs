@@ -20,7 +20,8 @@
 //! - [`logs`]: every component's log file read back as one stream (`devstack logs`), and kept
 //!   bounded on disk.
 //! - [`testing`]: one stack per test binary, `fresh_database()`, `fresh_queues()`.
-//! - [`procstat`]: a process group's memory and CPU, from `/proc` (for `status`).
+//! - [`procstat`]: a process group's memory and CPU, from `/proc` (for `status`);
+//!   [`listeners`]: which process listens on a port (for a start-first reload).
 //! - [`process`]: child processes that cannot outlive devstack (process groups and watchdogs).
 //! - [`config`] (`devstack.toml`), [`paths`] (`.devstack/`), [`ports`], [`signals`], [`secret`]
 //!   (the stack's password for Postgres and Redis).
@@ -39,6 +40,7 @@ pub mod component;
 pub mod config;
 pub mod control;
 pub mod launch;
+pub mod listeners;
 pub mod logs;
 pub mod paths;
 pub mod ports;

@@ -160,7 +160,7 @@ impl Reloader {
                 println!("{name}: the build failed; the running version keeps serving.\n{why}");
                 stack.set_stale(id, Some(format!("the rebuild failed: {why}")));
             }
-            Ok(()) => match stack.restart_component(id).await {
+            Ok(()) => match stack.replace_component(id).await {
                 Ok(()) => println!("{name}: reloaded in {} ms", started.elapsed().as_millis()),
                 Err(error) => println!("{name}: the new build did not start: {error}"),
             },

@@ -112,8 +112,7 @@ impl Application {
             timeout: settings.request_timeout(),
             max_concurrent: settings.max_concurrent_requests,
         };
-        let listener = TcpListener::bind(settings.http_addr)
-            .await
+        let listener = listen(settings.http_addr, settings.http_reuse_port)
             .with_context(|| format!("cannot listen on {}", settings.http_addr))?;
         let worker_settings = WorkerSettings {
             queue_url,
@@ -273,4 +272,39 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
         .context("migration failed")?;
     pool.close().await;
     Ok(())
+}
+
+/// A listener on `addr` (backlog 1024, as `TcpListener::bind`), with `SO_REUSEPORT` when
+/// `reuse_port`: another process may then listen on the same address, and the kernel spreads
+/// new connections over both — what a start-first reload needs while the old process drains.
+fn listen(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    if reuse_port {
+        socket.set_reuseport(true)?;
+    }
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_second_listener_shares_the_port_only_when_asked() {
+        let first = listen("127.0.0.1:0".parse().unwrap(), true).unwrap();
+        let addr = first.local_addr().unwrap();
+        let second = listen(addr, true).expect("SO_REUSEPORT shares the port");
+        assert_eq!(second.local_addr().unwrap(), addr);
+        drop(second);
+        assert!(
+            listen(addr, false).is_err(),
+            "without it, the port is taken"
+        );
+    }
 }

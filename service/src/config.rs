@@ -128,6 +128,11 @@ pub struct Settings {
     /// Address the HTTP server listens on.
     #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080", global = true)]
     pub http_addr: SocketAddr,
+    /// Bind with SO_REUSEPORT, so that a new process can listen on the same address before
+    /// this one drains (devstack's start-first reload). Off by default: a second service on
+    /// the same port should fail, not share it.
+    #[arg(long, env = "HTTP_REUSE_PORT", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub http_reuse_port: bool,
     /// Number of workers processing messages concurrently.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024), global = true)]
     pub worker_concurrency: u16,

@@ -70,6 +70,23 @@ pub struct AppDeclaration {
     /// Paths whose changes rebuild and replace it with `--watch`.
     #[serde(default)]
     pub watch: Vec<String>,
+    /// How a reload replaces it: `stop-first` (default: any app can) or `start-first` (the
+    /// new process starts beside the old one, which then drains: the app must bind its port
+    /// with `SO_REUSEPORT`, as the orders service does with `HTTP_REUSE_PORT=true`).
+    #[serde(default)]
+    pub reload: ReloadOrder,
+}
+
+/// How a reload replaces a running app (compose's `update_config.order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReloadOrder {
+    /// Stop the old process (it drains), then start the new one.
+    #[default]
+    StopFirst,
+    /// Start the new process beside the old one on the same port; once it is ready, the old
+    /// one drains: the app answers throughout.
+    StartFirst,
 }
 
 fn no_env() -> Spanned<BTreeMap<String, String>> {
@@ -98,22 +115,38 @@ pub fn url_setting(name: &str) -> String {
     format!("{}_URL", name.to_ascii_uppercase().replace('-', "_"))
 }
 
-/// The orders service, as the stack runs it when `devstack.toml` declares no app: built with
-/// cargo (`$CARGO` when set), migrated before every start, serving on `port` with the stack's
-/// settings, ready when `/health` answers.
+/// The apps of a `devstack.toml` that declares none: the orders service, built with cargo
+/// from `workspace` and run from its target directory on `port` (0: a free one).
 pub fn default_apps(workspace: &Path, port: u16) -> Vec<AppDeclaration> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace.join("target"), std::path::PathBuf::from);
-    let binary = target.join("debug").join("service").display().to_string();
+    let mut service = service_app(&target.join("debug").join("service"), port);
+    service.build = vec![
+        cargo,
+        "build".into(),
+        "-q".into(),
+        "-p".into(),
+        "service".into(),
+    ];
+    vec![service]
+}
+
+/// The orders service as an app: `binary serve` on `port` with the stack's settings, its
+/// migrations as setup, `/health`, replaced start-first on a reload. Not built (`build` is
+/// empty): [`default_apps`] adds cargo's build; a test passes the binary it has.
+pub fn service_app(binary: &Path, port: u16) -> AppDeclaration {
+    let binary = binary.display().to_string();
     let mut env: BTreeMap<String, String> = SETTINGS
         .iter()
         .map(|name| ((*name).to_string(), format!("${{{name}}}")))
         .collect();
     env.insert("HTTP_ADDR".into(), "127.0.0.1:${PORT}".into());
+    // A reload starts the new build beside the old one on the same port.
+    env.insert("HTTP_REUSE_PORT".into(), "true".into());
     env.insert("LOG_FORMAT".into(), "json".into());
     env.insert("NO_COLOR".into(), "1".into());
-    vec![AppDeclaration {
+    AppDeclaration {
         name: Spanned::new(0..0, "service".into()),
         command: Spanned::new(0..0, vec![binary.clone(), "serve".into()]),
         port,
@@ -123,18 +156,13 @@ pub fn default_apps(workspace: &Path, port: u16) -> Vec<AppDeclaration> {
             .iter()
             .map(|c| Spanned::new(0..0, (*c).to_string()))
             .collect(),
-        build: vec![
-            cargo,
-            "build".into(),
-            "-q".into(),
-            "-p".into(),
-            "service".into(),
-        ],
+        build: Vec::new(),
         setup: vec![binary, "migrate".into()],
         watch: ["service", "contracts", "Cargo.toml", "Cargo.lock"]
             .map(String::from)
             .to_vec(),
-    }]
+        reload: ReloadOrder::StartFirst,
+    }
 }
 
 /// Checks the apps of a file whose text is `text`; the error names the line.

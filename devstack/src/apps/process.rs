@@ -12,6 +12,7 @@ use nix::sys::signal::Signal;
 use tokio::process::Command;
 
 use super::declaration::AppDeclaration;
+use super::declaration::ReloadOrder;
 use super::template;
 use crate::launch::{LaunchError, wait_ready};
 use crate::process::ManagedChild;
@@ -37,6 +38,8 @@ pub struct ResolvedApp {
     pub log: PathBuf,
     /// Echo its log lines to stdout, prefixed with its name.
     pub echo: bool,
+    /// How a reload replaces it.
+    pub reload: ReloadOrder,
 }
 
 /// Fills `app`'s `${NAME}`s from `settings` plus its `PORT`.
@@ -76,6 +79,7 @@ pub fn resolve(
         workdir: workdir.to_path_buf(),
         log,
         echo: true,
+        reload: app.reload,
     })
 }
 
@@ -179,12 +183,13 @@ pub fn first_error(output: &str) -> String {
 pub struct AppProcess {
     child: ManagedChild,
     port: u16,
-    echo: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl AppProcess {
     /// Runs the setup, starts the command and waits until it is ready: its health path
-    /// answers 200, or (without one) its port accepts connections.
+    /// answers 200, or (without one) its port accepts connections. An app replaced start-first
+    /// shares its port with the process it replaces, so it must also hold a listener on the
+    /// port itself (see [`crate::listeners`]).
     pub async fn start(app: &ResolvedApp) -> Result<Self, LaunchError> {
         if let Some(parent) = app.log.parent() {
             std::fs::create_dir_all(parent)
@@ -205,25 +210,21 @@ impl AppProcess {
             .append(true)
             .open(&app.log)
             .map_err(|e| LaunchError::Io(format!("cannot create {}: {e}", app.log.display())))?;
-        // From the log's end before the start: this run's lines, every one of them.
-        let tail = crate::logs::tail::Tail::new(&app.log, false);
         let mut child = ManagedChild::spawn(&app.name, command, &app.log, Signal::SIGTERM)
             .map_err(|e| LaunchError::NotInstalled(format!("app {}: {e}", app.name)))?;
-        let echo = app
-            .echo
-            .then(|| tokio::spawn(echo_log(app.name.clone(), tail)));
+        let (pid, shared) = (child.pid(), app.reload == ReloadOrder::StartFirst);
         let ready = wait_ready(
             Duration::from_secs(60),
-            || ready(app.port, app.health.clone()),
+            || async move {
+                let mine = !shared || crate::listeners::listens_on(pid, app.port).unwrap_or(true);
+                mine && ready(app.port, app.health.clone()).await
+            },
             || child.try_exit().map(|s| s.to_string()),
         )
         .await;
         if let Err(reason) = ready {
             let tail = child.log_tail(20);
             child.stop(Duration::from_secs(5)).await;
-            if let Some(echo) = echo {
-                echo.abort();
-            }
             return Err(LaunchError::Startup {
                 component: app.name.clone(),
                 reason,
@@ -233,7 +234,6 @@ impl AppProcess {
         Ok(Self {
             child,
             port: app.port,
-            echo,
         })
     }
 
@@ -247,13 +247,11 @@ impl AppProcess {
         self.child.pid()
     }
 
-    /// SIGTERM, then up to 30 s to finish (the service drains its work).
+    /// SIGTERM, then up to 30 s to finish (the service drains its work); then a moment for
+    /// the echo to show its last lines.
     pub async fn stop(self) {
         self.child.stop(Duration::from_secs(30)).await;
-        if let Some(echo) = self.echo {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            echo.abort();
-        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
 }
 
@@ -277,14 +275,55 @@ impl crate::component::Instance for AppProcess {
 }
 
 /// An app's recipe: its settings filled in. A start runs its setup and command (a restart
-/// does not rebuild it: the watcher builds before it restarts).
+/// does not rebuild it: the watcher builds before it replaces it). The echo of its log to the
+/// terminal belongs to the recipe, not to one process: one echo across restarts and reloads,
+/// even while an old and a new process overlap; it ends when the recipe is dropped.
 #[derive(Debug)]
-pub struct AppRecipe(pub ResolvedApp);
+pub struct AppRecipe {
+    app: ResolvedApp,
+    echo: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl AppRecipe {
+    /// The recipe of `app`.
+    pub fn new(app: ResolvedApp) -> Self {
+        Self {
+            app,
+            echo: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl Drop for AppRecipe {
+    fn drop(&mut self) {
+        let echo = self
+            .echo
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(echo) = echo.take() {
+            echo.abort();
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl crate::component::Recipe for AppRecipe {
     async fn start(&self) -> Result<Box<dyn crate::component::Instance>, LaunchError> {
-        Ok(Box::new(AppProcess::start(&self.0).await?))
+        // From the log's end before the start: this run's lines, every one of them.
+        let tail = crate::logs::tail::Tail::new(&self.app.log, false);
+        let process = AppProcess::start(&self.app).await?;
+        let mut echo = self
+            .echo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.app.echo && echo.is_none() {
+            *echo = Some(tokio::spawn(echo_log(self.app.name.clone(), tail)));
+        }
+        Ok(Box::new(process))
+    }
+
+    fn starts_beside_old(&self) -> bool {
+        self.app.reload == ReloadOrder::StartFirst
     }
 }
 

@@ -117,6 +117,26 @@ impl Started {
         self.start().await
     }
 
+    /// Replaces it with a new run of its recipe (a reload after a rebuild): start-first when
+    /// the recipe allows — the new instance starts beside the old one, and only once it is
+    /// ready does the old one stop (draining as on SIGTERM); if the new one fails, the old one
+    /// keeps serving. Otherwise stop, then start.
+    pub async fn replace(&mut self) -> Result<(), LaunchError> {
+        if !self.recipe.starts_beside_old() || self.running.is_none() {
+            return self.restart().await;
+        }
+        let new = self.recipe.start().await?;
+        self.url = new.url();
+        if let Some(old) = self.running.replace(new) {
+            old.stop().await;
+        }
+        self.started_at = Instant::now();
+        self.restarts += 1;
+        self.failure = None;
+        self.stale = None;
+        Ok(())
+    }
+
     /// Stops it for good (the stack is stopping).
     pub async fn shut_down(self) {
         if let Some(running) = self.running {

@@ -296,7 +296,7 @@ impl Stack {
             let started = timed(name, progress, async {
                 let building = |text: &str| progress.message(name, text);
                 run_to_end(name, &app.build, workspace, &build_log, &building).await?;
-                let recipe: Box<dyn Recipe> = Box::new(AppRecipe(resolved));
+                let recipe: Box<dyn Recipe> = Box::new(AppRecipe::new(resolved));
                 let running = recipe.start().await?;
                 Ok((running, recipe))
             })
@@ -351,6 +351,12 @@ impl Stack {
     /// Starts a stopped component again, on its port, with its data.
     pub async fn start_component(&mut self, id: ComponentId) -> Result<(), LaunchError> {
         self.get_mut(id).start().await
+    }
+
+    /// Replaces a component with a new run of its recipe (a reload): start-first where its
+    /// recipe allows, else stop then start (see [`Started::replace`]).
+    pub async fn replace_component(&mut self, id: ComponentId) -> Result<(), LaunchError> {
+        self.get_mut(id).replace().await
     }
 
     /// Stops a component and starts it again, on its port, with its data. Components that
