@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reload on save, measured on the real service: from a saved change to the new process
-# answering (`devstack up --watch`: the watcher's debounce, the incremental build, the old
-# process's drain, migrations, the new one's start until /health), against the incremental
+# answering (`devstack up --watch`: the watcher's debounce, the incremental build, migrations,
+# the new process's start until it listens and /health answers — the old one drains after,
+# off the critical path, as the service is replaced start-first), against the incremental
 # `cargo build -p service` alone, for the same change. Target: reload ≤ build + 500 ms.
 #
 #   bench/reload.sh [ROUNDS]      (default 3; debug builds, as `up` makes them)
@@ -26,17 +27,33 @@ until [ -s "$STATE" ]; do kill -0 "$UP" || { cat /tmp/slipway-reload-up.log; exi
 URL=$(python3 -c 'import json; print(json.load(open(".devstack/state.json"))["env"]["SERVICE_URL"])')
 sleep 1
 
+PORT="${URL##*:}"
+SERVICE_CMD="$PWD/target/debug/service serve"
+# The newest service process, and whether it holds a listener on the port: with a start-first
+# reload the old and the new process share the port until the old one has drained.
+newest() { pgrep -n -f "$SERVICE_CMD" || echo 0; }
+listens() { ss -ltnpH "sport = :$PORT" | grep -q "pid=$1,"; }
+healthy() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/health")" = 200 ]; }
+# Until a reload that started (a process newer than $1) has finished: one process left.
+settled_after() {
+    until [ "$(newest)" != "$1" ]; do sleep 0.05; done
+    until [ "$(pgrep -f "$SERVICE_CMD" | wc -l)" = 1 ] && healthy; do sleep 0.05; done
+}
+
 printf '%-6s %12s %12s %12s\n' round "build (ms)" "reload (ms)" "overhead"
-for round in $(seq 1 "$ROUNDS"); do
-    # The build alone: the same change, built by hand (the watcher rebuilds after it, a no-op).
+# Round 0 warms up (the watcher's first rebuild after `up` also settles cargo's state) and
+# is not printed.
+for round in $(seq 0 "$ROUNDS"); do
+    # The build alone: the same change, built by hand. The watcher sees it too, rebuilds (a
+    # no-op) and reloads: wait for that reload to finish before measuring.
+    before=$(newest)
     touch "$SOURCE"; start=$(now_ms); cargo build -q -p service; build=$(( $(now_ms) - start ))
-    sleep 2  # the watcher's own rebuild of that change is a no-op reload; let it pass
-    until [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/health")" = 200 ]; do sleep 0.05; done
-    before=$(service_pid)
+    settled_after "$before"
+    # The reload: from the save to the new process listening and /health answering.
+    before=$(newest)
     touch "$SOURCE"; start=$(now_ms)
-    until pid=$(service_pid); [ "$pid" != "$before" ] && [ "$pid" != 0 ] \
-          && [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/health")" = 200 ]; do sleep 0.02; done
+    until pid=$(newest); [ "$pid" != "$before" ] && listens "$pid" && healthy; do sleep 0.02; done
     reload=$(( $(now_ms) - start ))
-    printf '%-6s %12s %12s %+12s\n' "$round" "$build" "$reload" "$((reload - build))"
-    sleep 2
+    [ "$round" = 0 ] || printf '%-6s %12s %12s %+12s\n' "$round" "$build" "$reload" "$((reload - build))"
+    settled_after "$before"
 done

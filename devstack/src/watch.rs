@@ -2,9 +2,11 @@
 //! each app declares (`watch = [...]`; for the orders service its crate, `contracts/` and the
 //! workspace manifests) are watched with `notify` and its debouncer — never `target/` or
 //! `.devstack/` — and a change rebuilds the app (its `build` command: incremental `cargo
-//! build`) and, on success, replaces the running process: the old one gets SIGTERM and drains
-//! (the service finishes its work, releases the rest, flushes deletes), then the new one runs
-//! its setup (migrations) and starts on the same port.
+//! build`) and, on success, replaces the running process (`Stack::replace_component`):
+//! start-first for an app that allows it (the orders service: the new process runs its setup
+//! — migrations — and starts beside the old one on the shared port; once it is ready the old
+//! one gets SIGTERM and drains: finishes its work, releases the rest, flushes deletes), else
+//! the old one drains first and the new one starts after.
 //!
 //! A failed build keeps the old process serving: the app is marked stale with the
 //! compiler's first error, which is printed in full (not the wall after it), and `devstack

@@ -3,7 +3,9 @@
 //! over HTTP and through the queue. Every order created before, during and after the reloads
 //! completes exactly once (`processed_count = 1`: none lost in a drain, none applied twice by
 //! the overlapping processes), each reload gives a new pid on the same URL, and the API keeps
-//! answering throughout (the new process shares the port before the old one drains).
+//! answering throughout (the new process shares the port before the old one drains). Then
+//! Redis is restarted as `devstack restart redis` does it: the same URL, and the service —
+//! not restarted — is healthy again within seconds.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -95,7 +97,10 @@ async fn orders_flow_exactly_once_across_start_first_reloads() {
     );
     assert!(ids.len() > 100, "orders flowed: {}", ids.len());
     let failed = failed.load(Ordering::Relaxed);
-    eprintln!("{} orders created across two reloads, {failed} requests failed", ids.len());
+    eprintln!(
+        "{} orders created across two reloads, {failed} requests failed",
+        ids.len()
+    );
     assert!(
         failed <= 2,
         "the API answered throughout the reloads: {failed} of {} requests failed",
@@ -124,6 +129,32 @@ async fn orders_flow_exactly_once_across_start_first_reloads() {
     assert!(
         not_once.is_empty(),
         "orders not completed exactly once: {not_once:?}"
+    );
+
+    let redis = stack.id("redis").unwrap();
+    let redis_url = stack.get(redis).url().to_owned();
+    stack.restart_component(redis).await.unwrap();
+    assert_eq!(
+        stack.get(redis).url(),
+        redis_url,
+        "the same port and password"
+    );
+    let http = reqwest::Client::new();
+    let restarted = Instant::now();
+    loop {
+        let health = http.get(format!("{base}/health")).send().await;
+        if health.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(10),
+            "the service is not healthy 10 s after Redis restarted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "healthy {} ms after Redis restarted",
+        restarted.elapsed().as_millis()
     );
     db.close().await;
     stack.stop().await;
