@@ -18,7 +18,7 @@ one_run() { # prints ms from launch to ready
     local start end pid
     rm -f "$ROOT/.devstack/state.json"
     start=$(now_ms)
-    "$BIN" --root "$ROOT" up --no-service --postgres-port 0 --redis-port 0 --sqs-port 0 >"$ROOT/up.log" 2>&1 &
+    "$BIN" --root "$ROOT" up --no-service --postgres-port 0 --redis-port 0 --sqs-port 0 --otlp-port 0 --otlp-grpc-port 0 >"$ROOT/up.log" 2>&1 &
     pid=$!
     until [ -s "$ROOT/.devstack/state.json" ]; do
         kill -0 "$pid" 2>/dev/null || { cat "$ROOT/up.log" >&2; exit 1; }

@@ -20,7 +20,7 @@ STATE=".devstack/state.json"
 now_ms() { date +%s%3N; }
 service_pid() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(next(c.get("pid") for c in s["components"] if c["name"]=="service"))' "$STATE" 2>/dev/null || echo 0; }
 
-"$BIN" up --ephemeral --watch --postgres-port 0 --redis-port 0 --sqs-port 0 --service-port 0 >/tmp/slipway-reload-up.log 2>&1 &
+"$BIN" up --ephemeral --watch --postgres-port 0 --redis-port 0 --sqs-port 0 --otlp-port 0 --otlp-grpc-port 0 --service-port 0 >/tmp/slipway-reload-up.log 2>&1 &
 UP=$!
 trap 'kill -INT $UP 2>/dev/null; wait $UP 2>/dev/null || true' EXIT
 until [ -s "$STATE" ]; do kill -0 "$UP" || { cat /tmp/slipway-reload-up.log; exit 1; }; sleep 0.1; done

@@ -19,7 +19,7 @@ cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; "$B
 trap cleanup EXIT
 now_ms() { date +%s%3N; }
 
-"$BIN/devstack" --root "$ROOT" up --no-service --ephemeral --postgres-port 0 --redis-port 0 --sqs-port 0 >"$ROOT/up.log" 2>&1 &
+"$BIN/devstack" --root "$ROOT" up --no-service --ephemeral --postgres-port 0 --redis-port 0 --sqs-port 0 --otlp-port 0 --otlp-grpc-port 0 >"$ROOT/up.log" 2>&1 &
 PIDS+=($!)
 until [ -s "$ROOT/.devstack/state.json" ]; do sleep 0.05; done
 set -a; . "$ROOT/.devstack/env"; set +a

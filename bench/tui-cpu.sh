@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN/devstack" --root "$ROOT" up --no-service --ephemeral --postgres-port 0 --redis-port 0 --sqs-port 0 >"$ROOT/up.log" 2>&1 &
+"$BIN/devstack" --root "$ROOT" up --no-service --ephemeral --postgres-port 0 --redis-port 0 --sqs-port 0 --otlp-port 0 --otlp-grpc-port 0 >"$ROOT/up.log" 2>&1 &
 PIDS+=($!)
 until [ -s "$ROOT/.devstack/state.json" ]; do sleep 0.05; done
 set -a; . "$ROOT/.devstack/env"; set +a

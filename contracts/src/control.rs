@@ -9,11 +9,14 @@
 //! ← {"ok":false,"error":"no component `mysql`; there are: postgres, redis, sqs, service"}
 //! → {"command":"logs","after":120}
 //! ← {"ok":true,"logs":[{"seq":121,"at_unix_ms":…,"component":"redis","level":"info","text":"…"},…]}
+//! → {"command":"trace","query":{"by":"order_id","id":"…"}}
+//! ← {"ok":true,"spans":[{"trace_id":"…","span_id":"…","parent_span_id":null,"name":"…",…},…]}
 //! ```
 
 use serde::{Deserialize, Serialize};
 
 use crate::state::Backend;
+use crate::trace::{Span, TraceQuery};
 
 /// The socket's file name under `.devstack/`.
 pub const SOCKET_FILE: &str = "control.sock";
@@ -50,6 +53,12 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<usize>,
     },
+    /// The spans of the traces `query` selects, from the stack's collector. Answered with
+    /// `spans` and no `components`.
+    Trace {
+        /// Which journey.
+        query: TraceQuery,
+    },
 }
 
 impl Request {
@@ -59,13 +68,13 @@ impl Request {
             Self::Restart { component } | Self::Stop { component } | Self::Start { component } => {
                 Some(component)
             }
-            Self::Status | Self::Logs { .. } => None,
+            Self::Status | Self::Logs { .. } | Self::Trace { .. } => None,
         }
     }
 }
 
 /// The answer: every component's status after the request, or why it failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     /// Whether the request was carried out.
     pub ok: bool,
@@ -78,6 +87,9 @@ pub struct Response {
     /// Log lines, for a `logs` request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<LogLine>,
+    /// Spans, for a `trace` request, ordered by start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<Span>,
 }
 
 /// How severe a log line is, in the order a minimum-level filter compares them. Each
@@ -176,6 +188,7 @@ impl Response {
             error: Some(error.into()),
             components: Vec::new(),
             logs: Vec::new(),
+            spans: Vec::new(),
         }
     }
 }

@@ -10,6 +10,8 @@
 //!   histogram quantiles).
 //! - [`control`]: the requests and answers of a running `devstack up`'s control socket
 //!   (`devstack restart|stop|start|status`, later the TUI).
+//! - [`trace`]: spans as devstack's collector keeps them and `devstack trace --json` prints
+//!   them, and the queries that find a journey (trace id, order id, message id).
 //! - [`redact`]: how a URL with a password is shown wherever it leaves a process (logs,
 //!   `devstack status`).
 //! - [`report`]: how a binary shows a person a fatal error (causes, never a backtrace).
@@ -22,3 +24,4 @@ pub mod metrics;
 pub mod redact;
 pub mod report;
 pub mod state;
+pub mod trace;

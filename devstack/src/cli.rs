@@ -60,6 +60,28 @@ pub enum Command {
         /// `postgres`, `redis`, `sqs`, `service`.
         component: String,
     },
+    /// One journey from the running stack's trace collector: every span of the traces that
+    /// hold the order, the trace or the message, as a waterfall (or JSON).
+    Trace(TraceArgs),
+}
+
+/// Options of `devstack trace`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["order_id", "trace_id", "message_id"])))]
+pub struct TraceArgs {
+    /// The traces that touch this order (the spans' `order.id` attribute).
+    #[arg(long, value_name = "ID")]
+    pub order_id: Option<String>,
+    /// One trace, by its id (32 hex digits).
+    #[arg(long, value_name = "ID")]
+    pub trace_id: Option<String>,
+    /// The traces that carry this SQS message (the spans' `messaging.message.id`).
+    #[arg(long, value_name = "ID")]
+    pub message_id: Option<String>,
+    /// Print one JSON array of spans (`trace_id`, `span_id`, `parent_span_id`, `name`,
+    /// `service`, `start_unix_nano`, `end_unix_nano`, `status`, `attributes`, …).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `devstack logs`.
@@ -122,6 +144,12 @@ pub struct UpArgs {
     /// SQS emulator port (a free one is picked when taken).
     #[arg(long)]
     pub sqs_port: Option<u16>,
+    /// The trace collector's OTLP/HTTP port (4318; a free one is picked when taken).
+    #[arg(long)]
+    pub otlp_port: Option<u16>,
+    /// The trace collector's OTLP/gRPC port (4317; a free one is picked when taken).
+    #[arg(long)]
+    pub otlp_grpc_port: Option<u16>,
     /// Service HTTP port (a free one is picked when taken).
     #[arg(long)]
     pub service_port: Option<u16>,
@@ -134,6 +162,10 @@ pub struct UpArgs {
     /// devstack.toml.
     #[arg(long)]
     pub watch: bool,
+    /// Also forward every span received to this OTLP/HTTP collector (Jaeger, Tempo, an
+    /// OpenTelemetry Collector), e.g. `http://localhost:14318`.
+    #[arg(long, value_name = "URL")]
+    pub otlp_forward: Option<String>,
 }
 
 /// Options of `devstack sqs`.

@@ -48,6 +48,38 @@ pub struct DevstackConfig {
     pub apps: Vec<AppDeclaration>,
     /// Reload apps on save, as `up --watch` does.
     pub watch: bool,
+    /// The trace collector's bounds.
+    pub telemetry: TelemetryConfig,
+}
+
+/// `[telemetry]`: how many spans the collector keeps (the oldest go first past either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// Most spans kept.
+    pub max_spans: usize,
+    /// Most megabytes of spans kept.
+    pub max_megabytes: usize,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        let bounds = crate::otlp::store::Bounds::default();
+        Self {
+            max_spans: bounds.max_spans,
+            max_megabytes: bounds.max_bytes / (1024 * 1024),
+        }
+    }
+}
+
+impl TelemetryConfig {
+    /// The store's bounds.
+    pub fn bounds(&self) -> crate::otlp::store::Bounds {
+        crate::otlp::store::Bounds {
+            max_spans: self.max_spans.max(1),
+            max_bytes: self.max_megabytes.max(1).saturating_mul(1024 * 1024),
+        }
+    }
 }
 
 /// `[ports]`.
@@ -62,6 +94,10 @@ pub struct PortsConfig {
     pub sqs: u16,
     /// The service's HTTP port.
     pub service: u16,
+    /// The trace collector's OTLP/HTTP port.
+    pub otlp: u16,
+    /// The trace collector's OTLP/gRPC port.
+    pub otlp_grpc: u16,
 }
 
 /// `[backends]`.
@@ -107,6 +143,8 @@ impl Default for PortsConfig {
             redis: ports::REDIS,
             sqs: ports::SQS,
             service: ports::SERVICE,
+            otlp: crate::otlp::receiver::DEFAULT_HTTP_PORT,
+            otlp_grpc: crate::otlp::receiver::DEFAULT_GRPC_PORT,
         }
     }
 }
@@ -130,6 +168,7 @@ impl Default for DevstackConfig {
             main_queue: "orders".into(),
             apps: Vec::new(),
             watch: false,
+            telemetry: TelemetryConfig::default(),
         }
     }
 }

@@ -19,6 +19,7 @@
 //! - [`control`]: the running `up`'s control socket (`devstack restart|stop|start|status`).
 //! - [`logs`]: every component's log file read back as one stream (`devstack logs`), and kept
 //!   bounded on disk.
+//! - [`otlp`]: the trace collector (`up` runs it; `devstack trace` queries it).
 //! - [`testing`]: one stack per test binary, `fresh_database()`, `fresh_queues()`.
 //! - [`procstat`]: a process group's memory and CPU, from `/proc` (for `status`);
 //!   [`listeners`]: which process listens on a port (for a start-first reload).
@@ -42,6 +43,7 @@ pub mod control;
 pub mod launch;
 pub mod listeners;
 pub mod logs;
+pub mod otlp;
 pub mod paths;
 pub mod ports;
 pub mod process;

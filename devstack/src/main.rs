@@ -45,5 +45,6 @@ async fn run() -> anyhow::Result<()> {
         Command::Restart { component } => commands::control::restart(&paths, component).await,
         Command::Stop { component } => commands::control::stop(&paths, component).await,
         Command::Start { component } => commands::control::start(&paths, component).await,
+        Command::Trace(args) => commands::trace::run(&paths, args).await,
     }
 }

@@ -43,6 +43,10 @@ fn start_up(root: &Path, extra: &[&str], wrap: Option<&[&str]>) -> (KillOnDrop, 
             "0",
             "--sqs-port",
             "0",
+            "--otlp-port",
+            "0",
+            "--otlp-grpc-port",
+            "0",
         ]
         .map(String::from),
     );

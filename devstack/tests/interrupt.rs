@@ -96,6 +96,10 @@ fn spawn_up(root: &Path, env: &[(&str, &Path)], extra: &[&str]) -> KillOnDrop {
             "0",
             "--sqs-port",
             "0",
+            "--otlp-port",
+            "0",
+            "--otlp-grpc-port",
+            "0",
         ])
         .args(extra)
         .stdin(Stdio::null())

@@ -56,8 +56,13 @@ async fn components_and_logs_of_a_running_stack() {
     stack.state().write(&dir.path().join("state.json")).unwrap();
     let stack = Arc::new(Mutex::new(stack));
     let socket = dir.path().join("control.sock");
-    let control =
-        devstack::control::server::bind(&socket, stack.clone(), logs, |_: &Stack| {}).unwrap();
+    let served = devstack::control::server::Served {
+        stack: stack.clone(),
+        logs,
+        traces: None,
+        on_change: Box::new(|_: &Stack| {}),
+    };
+    let control = devstack::control::server::bind(&socket, served).unwrap();
 
     let tmux = Tmux::start(&[
         env!("CARGO_BIN_EXE_tui").to_owned(),

@@ -42,7 +42,12 @@ pub struct ResolvedApp {
     pub reload: ReloadOrder,
 }
 
-/// Fills `app`'s `${NAME}`s from `settings` plus its `PORT`.
+/// The setting that says where the stack's trace collector is.
+const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// Fills `app`'s `${NAME}`s from `settings` plus its `PORT`; adds the collector's settings
+/// (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_SERVICE_NAME` = its
+/// name) unless it sets them itself.
 pub fn resolve(
     app: &AppDeclaration,
     settings: &BTreeMap<String, String>,
@@ -64,6 +69,17 @@ pub fn resolve(
         .map(|(k, v)| Ok((k.clone(), fill(v)?)))
         .collect::<Result<BTreeMap<_, _>, LaunchError>>()?;
     env.insert("PORT".into(), port.to_string());
+    // Every app is handed the stack's collector, as OpenTelemetry's SDKs read it, unless it
+    // says otherwise.
+    if settings.contains_key(OTLP_ENDPOINT) {
+        for key in [OTLP_ENDPOINT, "OTEL_EXPORTER_OTLP_PROTOCOL"] {
+            if let Some(value) = settings.get(key) {
+                env.entry(key.to_string()).or_insert_with(|| value.clone());
+            }
+        }
+        env.entry("OTEL_SERVICE_NAME".to_string())
+            .or_insert_with(|| app.name().to_string());
+    }
     Ok(ResolvedApp {
         name: app.name().to_string(),
         command: app

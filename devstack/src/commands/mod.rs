@@ -8,6 +8,7 @@ pub mod logs;
 pub mod progress;
 pub mod reset;
 pub mod status;
+pub mod trace;
 pub mod up;
 
 use slipway_contracts::state::{StackState, StateError};

@@ -19,6 +19,9 @@ use crate::cli::UpArgs;
 use crate::config::DevstackConfig;
 use crate::launch::external::redact;
 use crate::logs::hub::LogHub;
+use crate::otlp::forward::Forwarder;
+use crate::otlp::receiver::Sink;
+use crate::otlp::store::SpanStore;
 use crate::paths::Paths;
 use crate::process::is_alive;
 use crate::signals::Shutdown;
@@ -36,7 +39,7 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
         Duration::from_millis(200),
     ));
     let _following = AbortOnDrop(following);
-    let (stack, apps, watch) = tokio::select! {
+    let (stack, apps, watch, traces) = tokio::select! {
         started = start(paths, &args, &spinners) => started?,
         () = signals.recv() => {
             spinners.clear();
@@ -56,10 +59,14 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     let socket = paths.control_socket();
     let control = {
         let on_change = on_change.clone();
-        crate::control::server::bind(&socket, stack.clone(), logs, move |stack| {
-            on_change(stack);
-        })
-        .with_context(|| format!("cannot open {}", socket.display()))?
+        let served = crate::control::server::Served {
+            stack: stack.clone(),
+            logs,
+            traces: Some(traces),
+            on_change: Box::new(move |stack| on_change(stack)),
+        };
+        crate::control::server::bind(&socket, served)
+            .with_context(|| format!("cannot open {}", socket.display()))?
     };
     let watching = if watch {
         let watching = crate::watch::start(
@@ -124,19 +131,23 @@ fn write_state(paths: &Paths, state: &StackState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the infrastructure, then the apps (the service by default) unless `--no-service`;
-/// returns the stack, its apps and whether to watch them.
-async fn start(
-    paths: &Paths,
-    args: &UpArgs,
-    spinners: &Spinners,
-) -> anyhow::Result<(Stack, Vec<AppDeclaration>, bool)> {
+/// What `start` brings up: the stack, its apps, whether to watch them, the collector's spans.
+type Started = (Stack, Vec<AppDeclaration>, bool, Arc<SpanStore>);
+
+/// Starts the infrastructure (the trace collector among it), then the apps (the service by
+/// default) unless `--no-service`.
+async fn start(paths: &Paths, args: &UpArgs, spinners: &Spinners) -> anyhow::Result<Started> {
     let mut config = DevstackConfig::load(&paths.config_file())?;
     apply_flags(&mut config, args);
     std::fs::create_dir_all(&paths.dir)
         .with_context(|| format!("cannot create {}", paths.dir.display()))?;
     clean_up_after_crash(paths)?;
 
+    let traces = Arc::new(SpanStore::new(config.telemetry.bounds()));
+    let telemetry = Sink {
+        store: traces.clone(),
+        forward: args.otlp_forward.as_deref().map(Forwarder::start),
+    };
     let options = StackOptions {
         ephemeral: args.ephemeral,
         data_dir: paths.data_dir(),
@@ -146,6 +157,7 @@ async fn start(
         redis_url: args.redis_url.clone(),
         sqs_url: args.sqs_url.clone(),
         repair: args.repair,
+        telemetry: Some(telemetry),
     };
     let apps = if args.no_service {
         Vec::new()
@@ -164,7 +176,7 @@ async fn start(
         return Err(error.into());
     }
     let watch = args.watch || options.config.watch;
-    Ok((stack, apps, watch))
+    Ok((stack, apps, watch, traces))
 }
 
 /// Prints the notes, the component table and the settings.
@@ -198,6 +210,12 @@ fn apply_flags(config: &mut DevstackConfig, args: &UpArgs) {
     }
     if let Some(port) = args.sqs_port {
         config.ports.sqs = port;
+    }
+    if let Some(port) = args.otlp_port {
+        config.ports.otlp = port;
+    }
+    if let Some(port) = args.otlp_grpc_port {
+        config.ports.otlp_grpc = port;
     }
 }
 

@@ -14,24 +14,24 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Mutex;
 
 use crate::logs::hub::{DEFAULT_LIMIT, LogHub};
+use crate::otlp::store::SpanStore;
 use crate::stack::Stack;
 
 /// What requests are carried out on.
-struct Served {
-    stack: Arc<Mutex<Stack>>,
-    logs: Arc<LogHub>,
-    on_change: Box<dyn Fn(&Stack) + Send + Sync>,
+pub struct Served {
+    /// The stack (restart, stop, start, status).
+    pub stack: Arc<Mutex<Stack>>,
+    /// The merged log stream (`logs`).
+    pub logs: Arc<LogHub>,
+    /// The collector's spans (`trace`), when the stack keeps traces.
+    pub traces: Option<Arc<SpanStore>>,
+    /// Called with the stack after a change (the state file is written again).
+    pub on_change: Box<dyn Fn(&Stack) + Send + Sync>,
 }
 
 /// Binds the socket at `path` (owner-only; a stale one is replaced) and serves requests on
-/// `stack` and `logs` until the task is dropped. After a change, `on_change` is called with
-/// the stack.
-pub fn bind(
-    path: &Path,
-    stack: Arc<Mutex<Stack>>,
-    logs: Arc<LogHub>,
-    on_change: impl Fn(&Stack) + Send + Sync + 'static,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
+/// `served` until the task is dropped.
+pub fn bind(path: &Path, served: Served) -> std::io::Result<tokio::task::JoinHandle<()>> {
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -39,11 +39,7 @@ pub fn bind(
     }
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    let served = Arc::new(Served {
-        stack,
-        logs,
-        on_change: Box::new(on_change),
-    });
+    let served = Arc::new(served);
     let socket = SocketFile(path.to_path_buf());
     Ok(tokio::spawn(async move {
         // Removed when this task ends (aborted at shutdown).
@@ -93,13 +89,25 @@ async fn serve(stream: UnixStream, served: &Served) -> std::io::Result<()> {
 }
 
 async fn carry_out(request: Request, served: &Served) -> Response {
-    if let Request::Logs { after, limit } = request {
-        return Response {
-            ok: true,
-            error: None,
-            components: Vec::new(),
-            logs: served.logs.since(after, limit.unwrap_or(DEFAULT_LIMIT)),
-        };
+    match &request {
+        Request::Logs { after, limit } => {
+            return Response {
+                ok: true,
+                logs: served.logs.since(*after, limit.unwrap_or(DEFAULT_LIMIT)),
+                ..Response::default()
+            };
+        }
+        Request::Trace { query } => {
+            return match &served.traces {
+                Some(store) => Response {
+                    ok: true,
+                    spans: store.find(query),
+                    ..Response::default()
+                },
+                None => Response::failure("this stack keeps no traces"),
+            };
+        }
+        _ => {}
     }
     let mut stack = served.stack.lock().await;
     let id = request.component().map(|name| stack.id(name));
@@ -117,6 +125,6 @@ async fn carry_out(request: Request, served: &Served) -> Response {
         ok: result.is_ok(),
         error: result.err().map(|e| e.to_string()),
         components: stack.statuses(),
-        logs: Vec::new(),
+        ..Response::default()
     }
 }

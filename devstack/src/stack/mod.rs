@@ -51,6 +51,8 @@ pub struct StackOptions {
     pub sqs_url: Option<String>,
     /// Start the emulator over damaged data files, keeping what can be read.
     pub repair: bool,
+    /// Run the trace collector, its spans going here (`up` does; tests need not).
+    pub telemetry: Option<crate::otlp::receiver::Sink>,
 }
 
 impl StackOptions {
@@ -61,6 +63,8 @@ impl StackOptions {
         config.ports.redis = 0;
         config.ports.sqs = 0;
         config.ports.service = 0;
+        config.ports.otlp = 0;
+        config.ports.otlp_grpc = 0;
         Self {
             ephemeral: true,
             data_dir: PathBuf::new(),
@@ -70,6 +74,7 @@ impl StackOptions {
             redis_url: None,
             sqs_url: None,
             repair: false,
+            telemetry: None,
         }
     }
 }
@@ -147,7 +152,12 @@ impl Stack {
         };
         let mut notes = Vec::new();
         let mut plans = Vec::new();
-        for kind in INFRASTRUCTURE {
+        let kinds: Vec<&dyn Kind> = INFRASTRUCTURE
+            .iter()
+            .copied()
+            .filter(|kind| kind.wanted(options))
+            .collect();
+        for kind in &kinds {
             let port = if kind.given_url(options).is_some() {
                 0
             } else {
@@ -165,7 +175,7 @@ impl Stack {
             });
         }
         let results = futures::future::join_all(
-            INFRASTRUCTURE
+            kinds
                 .iter()
                 .zip(&plans)
                 .map(|(kind, plan)| timed(kind.name(), progress, start_kind(*kind, plan))),
@@ -196,7 +206,7 @@ impl Stack {
             stack.stop().await;
             return Err(error);
         }
-        if let Err(error) = stack.collect_settings(&options.config).await {
+        if let Err(error) = stack.collect_settings(&kinds, &options.config).await {
             stack.stop().await;
             return Err(error);
         }
@@ -204,8 +214,12 @@ impl Stack {
     }
 
     /// Every kind's settings, from its component's URL.
-    async fn collect_settings(&mut self, config: &DevstackConfig) -> Result<(), LaunchError> {
-        for (kind, component) in INFRASTRUCTURE.iter().zip(&self.components) {
+    async fn collect_settings(
+        &mut self,
+        kinds: &[&dyn Kind],
+        config: &DevstackConfig,
+    ) -> Result<(), LaunchError> {
+        for (kind, component) in kinds.iter().zip(&self.components) {
             for (key, value) in kind.settings(component.url(), config).await? {
                 self.env.insert(key, value);
             }

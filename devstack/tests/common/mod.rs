@@ -53,6 +53,10 @@ pub fn start_up(root: &Path, extra: &[&str]) -> (KillOnDrop, StackState) {
             "0",
             "--sqs-port",
             "0",
+            "--otlp-port",
+            "0",
+            "--otlp-grpc-port",
+            "0",
         ])
         .args(extra)
         .stdin(Stdio::null())

@@ -53,7 +53,8 @@ def main():
     try:
         up = subprocess.Popen(
             [os.path.join(binaries, "devstack"), "--root", root, "up", "--no-service", "--ephemeral",
-             "--postgres-port", "0", "--redis-port", "0", "--sqs-port", "0"],
+             "--postgres-port", "0", "--redis-port", "0", "--sqs-port", "0",
+             "--otlp-port", "0", "--otlp-grpc-port", "0"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         processes.append(up)
         state_file = os.path.join(root, ".devstack", "state.json")

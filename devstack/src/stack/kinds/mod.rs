@@ -8,6 +8,7 @@
 //! when it has much to do, a launcher under `crate::launch`), and one entry in
 //! [`INFRASTRUCTURE`].
 
+pub mod otlp;
 pub mod postgres;
 pub mod redis;
 pub mod sqs;
@@ -23,7 +24,8 @@ use crate::config::DevstackConfig;
 use crate::launch::{LaunchError, external};
 
 /// Every kind of infrastructure, in the order the stack lists them.
-pub static INFRASTRUCTURE: [&dyn Kind; 3] = [&postgres::Postgres, &redis::Redis, &sqs::Sqs];
+pub static INFRASTRUCTURE: [&dyn Kind; 4] =
+    [&postgres::Postgres, &redis::Redis, &sqs::Sqs, &otlp::Otlp];
 
 /// What a kind may use to plan its component.
 #[derive(Debug)]
@@ -45,6 +47,11 @@ pub struct Plan<'a> {
 pub trait Kind: Sync {
     /// Its name in the stack: the state file, `status`, `logs`, the control channel.
     fn name(&self) -> &'static str;
+
+    /// Whether this stack runs it at all (the collector only when asked for).
+    fn wanted(&self, _options: &StackOptions) -> bool {
+        true
+    }
 
     /// The port `devstack.toml` asks for (0: a free one).
     fn port(&self, config: &DevstackConfig) -> u16;
