@@ -17,15 +17,18 @@ use service::telemetry;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init_tracing(cli.settings.log_format);
-    match run(cli).await {
+    let traces = telemetry::init_tracing(cli.settings.log_format);
+    let code = match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "stopped");
             eprintln!("{}", slipway_contracts::report::for_people(error.as_ref()));
             ExitCode::FAILURE
         }
-    }
+    };
+    // The last spans are exported before the process exits.
+    drop(traces);
+    code
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

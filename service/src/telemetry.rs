@@ -12,26 +12,54 @@ use slipway_contracts::metrics as names;
 use crate::config::LogFormat;
 
 /// Installs the tracing subscriber, writing to stdout (once; later calls are ignored, as in
-/// tests).
-pub fn init_tracing(format: LogFormat) {
-    init_tracing_to(format, std::io::stdout);
+/// tests), and OpenTelemetry's export when the environment asks for it (see
+/// [`crate::otel`]). Keep the guard until exit: dropping it flushes the last spans.
+pub fn init_tracing(format: LogFormat) -> crate::otel::OtelGuard {
+    init_tracing_to(format, std::io::stdout)
 }
 
 /// Installs the tracing subscriber writing to `writer` (tests capture the log this way).
-pub fn init_tracing_to<W>(format: LogFormat, writer: W)
+///
+/// Two layers, each with its own filter: the log (`RUST_LOG`, default `info`) and, when
+/// traces are on, OpenTelemetry, which takes the service's spans down to DEBUG (the spans
+/// made for tracing only: statements, commands, calls) and nothing of other crates.
+pub fn init_tracing_to<W>(format: LogFormat, writer: W) -> crate::otel::OtelGuard
 where
     W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
 {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn")
     });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.try_init(),
+    let log = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_writer(writer)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_filter(filter)
+            .boxed(),
     };
+    let (tracer, guard) = crate::otel::tracer();
+    let traces = tracer.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("service", tracing::Level::DEBUG),
+            )
+    });
+    let _ = tracing_subscriber::registry()
+        .with(log)
+        .with(traces)
+        .try_init();
+    guard
 }
 
 /// How often the recorder's upkeep runs: it drains histogram samples into their buckets

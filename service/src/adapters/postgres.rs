@@ -1,11 +1,13 @@
 //! The order repository on Postgres (sqlx). Status changes are single conditional UPDATEs, so
-//! that concurrent deliveries of one message complete an order once.
+//! that concurrent deliveries of one message complete an order once. Every statement is a
+//! client span when traces are on (the health check's `SELECT 1` is not).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::domain::order::{CustomerId, LineItem, Order, OrderId, OrderStatus};
@@ -87,25 +89,58 @@ impl OrderRow {
 const COLUMNS: &str =
     "id, customer_id, status, total_cents, items, failure_reason, created_at, updated_at";
 
+/// A client span for one statement (OpenTelemetry's database conventions), seen only when
+/// traces are on: named `OPERATION orders`, with the statement as sent — placeholders, never
+/// values — and the order it is about.
+fn statement(operation: &'static str, text: &str, order: Option<OrderId>) -> tracing::Span {
+    let span = tracing::debug_span!(
+        "statement",
+        otel.name = %format_args!("{operation} orders"),
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        db.system.name = "postgresql",
+        db.operation.name = operation,
+        db.collection.name = "orders",
+        db.query.text = text,
+        order.id = tracing::field::Empty,
+    );
+    if let Some(order) = order {
+        span.record("order.id", order.to_string());
+    }
+    span
+}
+
+const INSERT: &str =
+    "INSERT INTO orders (id, customer_id, status, total_cents, items, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
+const START_PROCESSING: &str = "WITH started AS (
+         UPDATE orders SET status = 'processing', updated_at = now()
+         WHERE id = $1 AND status = 'pending' RETURNING status)
+     SELECT status FROM started
+     UNION ALL SELECT status FROM orders WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM started)";
+const COMPLETE: &str = "UPDATE orders SET status = 'completed', processed_count = processed_count + 1, updated_at = now()
+     WHERE id = $1 AND status IN ('pending', 'processing')";
+const FAIL: &str = "UPDATE orders SET status = 'failed', failure_reason = $2, updated_at = now()
+     WHERE id = $1 AND status IN ('pending', 'processing')";
+const DELETE: &str = "DELETE FROM orders WHERE id = $1";
+
 #[async_trait]
 impl OrderRepository for PgOrders {
     async fn insert(&self, order: &Order) -> Result<Inserted, PortError> {
         let items = serde_json::to_value(&order.items)
             .map_err(|e| PortError::unavailable("postgres", e))?;
-        let result = sqlx::query(
-            "INSERT INTO orders (id, customer_id, status, total_cents, items, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(order.id.0)
-        .bind(order.customer_id.as_str())
-        .bind(order.status.as_str())
-        .bind(order.total_cents)
-        .bind(items)
-        .bind(order.created_at)
-        .bind(order.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let result = sqlx::query(INSERT)
+            .bind(order.id.0)
+            .bind(order.customer_id.as_str())
+            .bind(order.status.as_str())
+            .bind(order.total_cents)
+            .bind(items)
+            .bind(order.created_at)
+            .bind(order.updated_at)
+            .execute(&self.pool)
+            .instrument(statement("INSERT", INSERT, Some(order.id)))
+            .await
+            .map_err(unavailable)?;
         Ok(if result.rows_affected() == 1 {
             Inserted::Created
         } else {
@@ -114,9 +149,12 @@ impl OrderRepository for PgOrders {
     }
 
     async fn get(&self, id: OrderId) -> Result<Option<Order>, PortError> {
-        sqlx::query_as::<_, OrderRow>(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+        let text = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
+        let span = statement("SELECT", &text, Some(id));
+        sqlx::query_as::<_, OrderRow>(&text)
             .bind(id.0)
             .fetch_optional(&self.pool)
+            .instrument(span)
             .await
             .map_err(unavailable)?
             .map(OrderRow::into_order)
@@ -129,67 +167,62 @@ impl OrderRepository for PgOrders {
         after: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<Order>, PortError> {
-        let rows = sqlx::query_as::<_, OrderRow>(&format!(
+        let text = format!(
             "SELECT {COLUMNS} FROM orders
              WHERE customer_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
              ORDER BY created_at DESC, id DESC LIMIT $4"
-        ))
-        .bind(customer.as_str())
-        .bind(after.map(|c| c.created_at))
-        .bind(after.map_or(Uuid::nil(), |c| c.id.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        );
+        let span = statement("SELECT", &text, None);
+        let rows = sqlx::query_as::<_, OrderRow>(&text)
+            .bind(customer.as_str())
+            .bind(after.map(|c| c.created_at))
+            .bind(after.map_or(Uuid::nil(), |c| c.id.0))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .instrument(span)
+            .await
+            .map_err(unavailable)?;
         rows.into_iter().map(OrderRow::into_order).collect()
     }
 
     async fn delete(&self, id: OrderId) -> Result<(), PortError> {
-        sqlx::query("DELETE FROM orders WHERE id = $1")
+        sqlx::query(DELETE)
             .bind(id.0)
             .execute(&self.pool)
+            .instrument(statement("DELETE", DELETE, Some(id)))
             .await
             .map_err(unavailable)?;
         Ok(())
     }
 
     async fn start_processing(&self, id: OrderId) -> Result<Option<OrderStatus>, PortError> {
-        let status: Option<String> = sqlx::query_scalar(
-            "WITH started AS (
-                 UPDATE orders SET status = 'processing', updated_at = now()
-                 WHERE id = $1 AND status = 'pending' RETURNING status)
-             SELECT status FROM started
-             UNION ALL SELECT status FROM orders WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM started)",
-        )
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let status: Option<String> = sqlx::query_scalar(START_PROCESSING)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .instrument(statement("UPDATE", START_PROCESSING, Some(id)))
+            .await
+            .map_err(unavailable)?;
         Ok(status.as_deref().and_then(OrderStatus::parse))
     }
 
     async fn complete(&self, id: OrderId) -> Result<bool, PortError> {
-        let result = sqlx::query(
-            "UPDATE orders SET status = 'completed', processed_count = processed_count + 1, updated_at = now()
-             WHERE id = $1 AND status IN ('pending', 'processing')",
-        )
-        .bind(id.0)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let result = sqlx::query(COMPLETE)
+            .bind(id.0)
+            .execute(&self.pool)
+            .instrument(statement("UPDATE", COMPLETE, Some(id)))
+            .await
+            .map_err(unavailable)?;
         Ok(result.rows_affected() == 1)
     }
 
     async fn fail(&self, id: OrderId, reason: &str) -> Result<bool, PortError> {
-        let result = sqlx::query(
-            "UPDATE orders SET status = 'failed', failure_reason = $2, updated_at = now()
-             WHERE id = $1 AND status IN ('pending', 'processing')",
-        )
-        .bind(id.0)
-        .bind(reason)
-        .execute(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let result = sqlx::query(FAIL)
+            .bind(id.0)
+            .bind(reason)
+            .execute(&self.pool)
+            .instrument(statement("UPDATE", FAIL, Some(id)))
+            .await
+            .map_err(unavailable)?;
         Ok(result.rows_affected() == 1)
     }
 

@@ -63,6 +63,15 @@ pub enum Processed {
     AlreadyDone(OrderId),
 }
 
+impl Processed {
+    /// The order the message was about.
+    pub fn order_id(&self) -> OrderId {
+        match self {
+            Self::Completed(id) | Self::AlreadyDone(id) => *id,
+        }
+    }
+}
+
 /// Why a message could not be processed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProcessError {

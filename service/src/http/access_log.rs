@@ -4,6 +4,11 @@
 //!
 //! It sits inside the request-id layers (the id is set by then) and outside the panic
 //! catcher, so a panic is logged inside the request's span and its 500 is in the access log.
+//!
+//! Inside it, the request's OpenTelemetry server span (OpenTelemetry's HTTP conventions: named
+//! `METHOD /route/{template}`, `http.request.method`, `http.route`, `http.response.status_code`,
+//! an error status on a 5xx), continuing a caller's W3C `traceparent`; its `trace_id` and
+//! `span_id` are recorded on the log's span, so every line logged inside carries them.
 
 use std::time::Instant;
 
@@ -26,10 +31,43 @@ pub async fn log(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let span =
-        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
-    let response = next.run(request).instrument(span.clone()).await;
+    // The log's span: what every line logged for the request carries.
+    let span = tracing::info_span!(
+        target: crate::otel::LOG_TARGET,
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+    );
+    // The trace's server span (seen only by OpenTelemetry).
+    let server = tracing::debug_span!(
+        parent: &span,
+        "request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        http.route = %route,
+        url.path = %request.uri().path(),
+        http.response.status_code = tracing::field::Empty,
+    );
+    crate::trace_context::continue_trace(
+        &server,
+        crate::trace_context::from_headers(request.headers()),
+        &span,
+    );
+    let response = next
+        .run(request)
+        .instrument(server.clone())
+        .instrument(span.clone())
+        .await;
     let status = response.status().as_u16();
+    server.record("http.response.status_code", status);
+    if status >= 500 {
+        server.record("otel.status_code", "error");
+    }
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
         tracing::info!(

@@ -1,8 +1,11 @@
 //! Permanent failures go to the dead-letter queue at once, with attributes saying why, when
-//! and from where; the original attributes are kept (SQS allows 10 in all).
+//! and from where; the original attributes are kept (SQS allows 10 in all) — the producer's
+//! `traceparent` among them, so a redriven message continues its first trace. The send is a
+//! producer span inside the message's `process` span.
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::MessageAttributeValue;
+use tracing::Instrument as _;
 
 use super::{Received, WorkerSettings};
 
@@ -64,9 +67,26 @@ pub async fn send(
             request = request.message_attributes(name, value);
         }
     }
-    request
+    let dlq = settings.dlq_url.rsplit('/').next().unwrap_or_default();
+    let span = tracing::debug_span!(
+        "send",
+        otel.name = %format_args!("send {dlq}"),
+        otel.kind = "producer",
+        messaging.system = "aws_sqs",
+        messaging.operation.type = "send",
+        messaging.operation.name = "SendMessage",
+        messaging.destination.name = %dlq,
+        messaging.message.id = tracing::field::Empty,
+        dead_letter.reason = %reason,
+    );
+    let sent = request
         .send()
+        .instrument(span.clone())
         .await
         .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+    span.record(
+        "messaging.message.id",
+        sent.message_id().unwrap_or_default(),
+    );
     Ok(())
 }

@@ -1,12 +1,17 @@
 //! One message, end to end: measure its queue lag, run it through the domain while a
 //! heartbeat keeps it invisible, then delete it (done), back it off (transient failure) or
 //! dead-letter it (permanent failure).
+//!
+//! Each handling is a `process` span (OpenTelemetry's messaging conventions, consumer kind)
+//! continuing the trace the message carries — again on every redelivery, so retries show —
+//! with its outcome: `ok`, `retry` (with the delay) or `dead_letter` (with the reason).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_sqs::Client;
 use slipway_contracts::metrics as names;
+use tracing::Instrument as _;
 
 use super::deleter::Deleter;
 use super::{Received, WorkerSettings, backoff, dead_letter};
@@ -27,6 +32,47 @@ pub struct Context {
 
 /// Handles one message.
 pub async fn handle(context: &Context, message: Received) {
+    let queue = context
+        .settings
+        .queue_url
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    let log = tracing::info_span!(
+        target: crate::otel::LOG_TARGET,
+        "message",
+        message_id = %message.message_id,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+    );
+    let span = tracing::debug_span!(
+        parent: &log,
+        "process",
+        otel.name = %format_args!("process {queue}"),
+        otel.kind = "consumer",
+        otel.status_code = tracing::field::Empty,
+        messaging.system = "aws_sqs",
+        messaging.operation.type = "process",
+        messaging.destination.name = %queue,
+        messaging.message.id = %message.message_id,
+        messaging.message.delivery_count = message.receive_count,
+        order.id = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        retry.delay_ms = tracing::field::Empty,
+        dead_letter.reason = tracing::field::Empty,
+    );
+    crate::trace_context::continue_trace(
+        &span,
+        crate::trace_context::from_attributes(&message.attributes),
+        &log,
+    );
+    handle_in(context, message, &span)
+        .instrument(span.clone())
+        .instrument(log)
+        .await;
+}
+
+async fn handle_in(context: &Context, message: Received, span: &tracing::Span) {
     metrics::gauge!(names::WORKER_BUSY).increment(1.0);
     if let Some(sent) = message.sent_timestamp_ms {
         let now = SystemTime::now()
@@ -43,17 +89,21 @@ pub async fn handle(context: &Context, message: Received) {
     metrics::histogram!(names::WORKER_PROCESSING_DURATION_SECONDS)
         .record(started.elapsed().as_secs_f64());
     let outcome = match result {
-        Ok(_) => {
+        Ok(processed) => {
+            span.record("order.id", processed.order_id().to_string());
             context.deleter.delete(message.receipt_handle).await;
             "ok"
         }
         Err(ProcessError::Transient(error)) => {
             let delay = backoff::delay(message.receive_count, fastrand::f64());
+            span.record("retry.delay_ms", delay.as_millis() as u64);
             tracing::warn!(%error, message_id = %message.message_id, receive_count = message.receive_count, ?delay, "transient failure; retrying later");
             retry_later(context, &message.receipt_handle, delay).await;
             "retry"
         }
         Err(ProcessError::Permanent(reason)) => {
+            span.record("dead_letter.reason", reason.as_str());
+            span.record("otel.status_code", "error");
             tracing::warn!(%reason, message_id = %message.message_id, "permanent failure; dead-lettering");
             match dead_letter::send(&context.client, &context.settings, &message, &reason).await {
                 Ok(()) => {
@@ -73,6 +123,7 @@ pub async fn handle(context: &Context, message: Received) {
             }
         }
     };
+    span.record("outcome", outcome);
     metrics::counter!(names::WORKER_MESSAGES_TOTAL, "outcome" => outcome).increment(1);
     metrics::gauge!(names::WORKER_BUSY).decrement(1.0);
 }
@@ -86,6 +137,13 @@ fn unreachable_heartbeat() -> Result<crate::domain::service::Processed, ProcessE
 /// Sets the message's visibility to `delay`: it comes back then (and SQS moves it to the DLQ
 /// once its receive count passes maxReceiveCount).
 async fn retry_later(context: &Context, receipt_handle: &str, delay: Duration) {
+    let span = tracing::debug_span!(
+        "ChangeMessageVisibility",
+        otel.kind = "client",
+        messaging.system = "aws_sqs",
+        messaging.operation.name = "ChangeMessageVisibility",
+        messaging.aws_sqs.visibility_timeout_seconds = delay.as_secs().max(1),
+    );
     let result = context
         .client
         .change_message_visibility()
@@ -93,6 +151,7 @@ async fn retry_later(context: &Context, receipt_handle: &str, delay: Duration) {
         .receipt_handle(receipt_handle)
         .visibility_timeout(i32::try_from(delay.as_secs().max(1)).unwrap_or(300))
         .send()
+        .instrument(span)
         .await;
     if let Err(error) = result {
         tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(error), "could not set the backoff; the message returns after its visibility timeout");

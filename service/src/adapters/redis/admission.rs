@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tracing::Instrument as _;
 
 use super::{Redis, unavailable};
 use crate::domain::order::{CustomerId, OrderId};
@@ -99,6 +100,7 @@ impl AdmissionControl for RedisAdmission {
             .arg(self.limit)
             .arg(self.window.as_secs().max(1))
             .invoke_async(&mut connection)
+            .instrument(super::command("EVALSHA"))
             .await
             .map_err(unavailable)?;
         Ok(match reply.as_str() {
@@ -116,6 +118,7 @@ impl AdmissionControl for RedisAdmission {
         let _: i64 = redis::cmd("DEL")
             .arg(idempotency_key(&claim.key))
             .query_async(&mut connection)
+            .instrument(super::command("DEL"))
             .await
             .map_err(unavailable)?;
         Ok(())

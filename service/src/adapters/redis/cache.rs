@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tracing::Instrument as _;
 
 use super::{Redis, unavailable};
 use crate::domain::order::{Order, OrderId};
@@ -34,6 +35,7 @@ impl OrderCache for RedisCache {
         let cached: Option<String> = redis::cmd("GET")
             .arg(cache_key(id))
             .query_async(&mut connection)
+            .instrument(super::command("GET"))
             .await
             .map_err(unavailable)?;
         Ok(cached.and_then(|json| serde_json::from_str(&json).ok()))
@@ -48,6 +50,7 @@ impl OrderCache for RedisCache {
             .arg("EX")
             .arg(self.ttl.as_secs().max(1))
             .query_async(&mut connection)
+            .instrument(super::command("SET"))
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -58,6 +61,7 @@ impl OrderCache for RedisCache {
         let _: i64 = redis::cmd("DEL")
             .arg(cache_key(id))
             .query_async(&mut connection)
+            .instrument(super::command("DEL"))
             .await
             .map_err(unavailable)?;
         Ok(())

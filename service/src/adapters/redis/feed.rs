@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt as _;
 use tokio::sync::broadcast;
+use tracing::Instrument as _;
 
 use super::{Redis, unavailable};
 use crate::domain::order::{OrderId, OrderStatus};
@@ -85,6 +86,7 @@ impl StatusFeed for RedisStatusFeed {
             .arg(STATUS_CHANNEL)
             .arg(payload)
             .query_async(&mut connection)
+            .instrument(super::command("PUBLISH"))
             .await
             .map_err(unavailable)?;
         Ok(())

@@ -1,0 +1,181 @@
+//! One order followed through its trace: the real `service` binary run as the stack's app,
+//! exporting to devstack's collector with nothing but the settings devstack hands out. An
+//! order created over HTTP and completed by the worker is one trace — the HTTP server span,
+//! the SQS send (with the message id), the worker's `process` span continuing it through the
+//! message's `traceparent` (outcome `ok`), the Postgres statements under each — found by its
+//! order id, parents correct. A poison message's `process` span says `dead_letter` and why,
+//! with the send to the DLQ under it. Log lines carry the trace id.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use devstack::apps::declaration::service_app;
+use devstack::otlp::receiver::Sink;
+use devstack::otlp::store::{Bounds, SpanStore};
+use devstack::stack::{Silent, Stack, StackOptions};
+use slipway_contracts::trace::{Span, SpanKind, SpanStatus, TraceQuery};
+
+/// Waits until `query` finds spans for which `done` holds.
+async fn spans_until(
+    store: &SpanStore,
+    query: TraceQuery,
+    done: impl Fn(&[Span]) -> bool,
+) -> Vec<Span> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let spans = store.find(&query);
+        if done(&spans) {
+            return spans;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the trace never completed: {:#?}",
+            spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
+    spans.iter().filter(|s| s.name == name).collect()
+}
+
+fn has(spans: &[Span], name: &str) -> bool {
+    spans.iter().any(|s| s.name == name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_one_trace_from_the_request_through_the_queue_to_the_database() {
+    let logs = tempfile::tempdir().unwrap();
+    let store = Arc::new(SpanStore::new(Bounds::default()));
+    let mut options = StackOptions::ephemeral_on_free_ports();
+    options.log_dir = Some(logs.path().to_path_buf());
+    options.telemetry = Some(Sink {
+        store: store.clone(),
+        forward: None,
+    });
+    let mut stack = Stack::start(&options, &Silent).await.unwrap();
+    let mut app = service_app(Path::new(env!("CARGO_BIN_EXE_service")), 0);
+    // Export at once rather than every 5 s (OpenTelemetry's batch processor setting).
+    app.env
+        .get_mut()
+        .insert("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    stack
+        .start_apps(&[app], &workspace, logs.path(), &Silent)
+        .await
+        .unwrap();
+    let base = stack.env()["SERVICE_URL"].clone();
+
+    let http = reqwest::Client::new();
+    let created: serde_json::Value = http
+        .post(format!("{base}/v1/orders"))
+        .json(&serde_json::json!({
+            "customer_id": "trace-test",
+            "items": [{"sku": "A-1", "quantity": 2, "unit_price_cents": 500}],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order_id = created["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_string();
+    let spans = spans_until(&store, TraceQuery::OrderId(order_id.clone()), |spans| {
+        has(spans, "POST /v1/orders") && has(spans, "process orders")
+    })
+    .await;
+
+    let server = named(&spans, "POST /v1/orders")[0];
+    assert_eq!(server.kind, SpanKind::Server);
+    assert_eq!(server.service, "service");
+    assert_eq!(server.parent_span_id, None);
+    assert_eq!(server.attributes["http.route"], "/v1/orders");
+    let trace = &server.trace_id;
+    assert!(spans.iter().all(|s| &s.trace_id == trace), "one trace");
+    let send = named(&spans, "send orders")[0];
+    assert_eq!(send.kind, SpanKind::Producer);
+    assert_eq!(send.attribute("order.id"), Some(order_id.as_str()));
+    let message_id = send.attribute("messaging.message.id").unwrap().to_string();
+    let process = named(&spans, "process orders")[0];
+    assert_eq!(process.kind, SpanKind::Consumer);
+    assert_eq!(
+        process.parent_span_id.as_deref(),
+        Some(send.span_id.as_str())
+    );
+    assert_eq!(process.attribute("outcome"), Some("ok"));
+    assert_eq!(
+        process.attribute("messaging.message.id"),
+        Some(message_id.as_str())
+    );
+    let updates: Vec<&Span> = spans.iter().filter(|s| s.name == "UPDATE orders").collect();
+    assert!(
+        updates.iter().any(
+            |u| u.parent_span_id.as_deref() == Some(process.span_id.as_str())
+                && u.attribute("db.query.text")
+                    .is_some_and(|q| q.contains("'completed'"))
+                && !q_has_values(u)
+        ),
+        "the completing UPDATE under the process span: {updates:#?}"
+    );
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.name == "INSERT orders" && s.attributes["db.system.name"] == "postgresql"),
+        "the INSERT in the request's trace"
+    );
+    let by_message = store.find(&TraceQuery::MessageId(message_id));
+    assert!(
+        by_message.iter().any(|s| s.span_id == server.span_id),
+        "found by message id"
+    );
+
+    // A poison message: dead-lettered at once, with the reason, the DLQ send under it.
+    let sqs = devstack::launch::sqs::client(&stack.env()["AWS_ENDPOINT_URL"]);
+    let poison = sqs
+        .send_message()
+        .queue_url(&stack.env()["SQS_QUEUE_URL"])
+        .message_body("not json")
+        .send()
+        .await
+        .unwrap();
+    let poison_id = poison.message_id().unwrap().to_string();
+    let spans = spans_until(&store, TraceQuery::MessageId(poison_id), |spans| {
+        has(spans, "process orders") && has(spans, "send orders-dlq")
+    })
+    .await;
+    let process = named(&spans, "process orders")[0];
+    assert_eq!(process.attribute("outcome"), Some("dead_letter"));
+    assert_eq!(process.status, SpanStatus::Error);
+    assert!(
+        process
+            .attribute("dead_letter.reason")
+            .is_some_and(|r| !r.is_empty())
+    );
+    let dlq_send = named(&spans, "send orders-dlq")[0];
+    assert_eq!(
+        dlq_send.parent_span_id.as_deref(),
+        Some(process.span_id.as_str())
+    );
+
+    // The log lines inside the request carry its trace id.
+    let log = std::fs::read_to_string(logs.path().join("service.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"target\":\"access\"") && l.contains(trace.as_str())),
+        "the access log line carries the trace id"
+    );
+    stack.stop().await;
+}
+
+/// Whether a statement span's text holds a value rather than placeholders (it must not).
+fn q_has_values(span: &Span) -> bool {
+    span.attribute("db.query.text")
+        .is_some_and(|q| q.contains("trace-test"))
+}
