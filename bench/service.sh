@@ -23,6 +23,8 @@ now_ms() { date +%s%3N; }
 PIDS+=($!)
 until [ -s "$ROOT/.devstack/state.json" ]; do sleep 0.05; done
 set -a; . "$ROOT/.devstack/env"; set +a
+# Traces off here (bench/tracing.sh measures them on against off).
+unset OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_PROTOCOL
 "$BIN/service" migrate >/dev/null
 
 PORT=18080
