@@ -48,8 +48,13 @@ where
     };
     let (tracer, guard) = crate::otel::tracer();
     let traces = tracer.map(|tracer| {
+        // No code location, thread or busy/idle attributes: each is work on every span (the
+        // timings on every poll of a future) that a request's journey does not need.
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
+            .with_location(false)
+            .with_threads(false)
+            .with_tracked_inactivity(false)
             .with_filter(
                 tracing_subscriber::filter::Targets::new()
                     .with_target("service", tracing::Level::DEBUG),
