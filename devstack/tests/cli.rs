@@ -97,7 +97,8 @@ fn status_env_and_down_work_against_a_running_up() {
         "{text}{}",
         String::from_utf8_lossy(&status.stderr)
     );
-    assert_eq!(text.matches(" ready ").count(), 3, "{text}");
+    // Postgres, Redis, the emulator and the trace collector.
+    assert_eq!(text.matches(" ready ").count(), 4, "{text}");
 
     let env = devstack(root.path(), &["env"]);
     let text = String::from_utf8_lossy(&env.stdout);

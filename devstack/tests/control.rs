@@ -83,7 +83,8 @@ fn restart_stop_and_start_one_component_of_a_running_stack() {
     for column in ["state", "uptime", "restarts", "rss", "cpu"] {
         assert!(text.contains(column), "{column} in:\n{text}");
     }
-    assert_eq!(text.matches(" ready ").count(), 3, "{text}");
+    // Postgres, Redis, the emulator and the trace collector.
+    assert_eq!(text.matches(" ready ").count(), 4, "{text}");
     assert!(text.contains(" MB "), "memory shown:\n{text}");
 
     let redis_url = state.env["REDIS_URL"].clone();
