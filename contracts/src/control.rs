@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::state::Backend;
-use crate::trace::{Span, TraceQuery};
+use crate::trace::{Span, TraceQuery, TraceSummary};
 
 /// The socket's file name under `.devstack/`.
 pub const SOCKET_FILE: &str = "control.sock";
@@ -59,6 +59,12 @@ pub enum Request {
         /// Which journey.
         query: TraceQuery,
     },
+    /// The most recent traces the collector holds, newest first. Answered with `traces`.
+    Traces {
+        /// Most traces (the server's default when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<usize>,
+    },
 }
 
 impl Request {
@@ -68,7 +74,7 @@ impl Request {
             Self::Restart { component } | Self::Stop { component } | Self::Start { component } => {
                 Some(component)
             }
-            Self::Status | Self::Logs { .. } | Self::Trace { .. } => None,
+            Self::Status | Self::Logs { .. } | Self::Trace { .. } | Self::Traces { .. } => None,
         }
     }
 }
@@ -90,6 +96,9 @@ pub struct Response {
     /// Spans, for a `trace` request, ordered by start.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spans: Vec<Span>,
+    /// Recent traces, for a `traces` request, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub traces: Vec<TraceSummary>,
 }
 
 /// How severe a log line is, in the order a minimum-level filter compares them. Each
@@ -187,8 +196,7 @@ impl Response {
             ok: false,
             error: Some(error.into()),
             components: Vec::new(),
-            logs: Vec::new(),
-            spans: Vec::new(),
+            ..Self::default()
         }
     }
 }

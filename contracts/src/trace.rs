@@ -86,6 +86,123 @@ impl Span {
     }
 }
 
+/// One trace in a list of recent ones (the TUI's Traces view).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceSummary {
+    /// Its id.
+    pub trace_id: String,
+    /// The root span's name (the earliest span's when the root was not received).
+    pub root: String,
+    /// The services that took part, in order of first appearance.
+    pub services: Vec<String>,
+    /// The earliest start, in ns since the epoch.
+    pub start_unix_nano: u64,
+    /// From the earliest start to the latest end, in ns.
+    pub duration_nanos: u64,
+    /// Spans received.
+    pub spans: usize,
+    /// Spans with an error status.
+    pub errors: usize,
+    /// The order it is about, when a span says ([`ORDER_ID`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+}
+
+impl TraceSummary {
+    /// The summary of one trace's spans (`spans` all share a trace id; none is empty).
+    pub fn of(spans: &[&Span]) -> Option<Self> {
+        let first = spans.iter().min_by_key(|s| s.start_unix_nano)?;
+        let start = first.start_unix_nano;
+        let end = spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(start);
+        let root = spans
+            .iter()
+            .find(|s| s.parent_span_id.is_none())
+            .unwrap_or(first);
+        let mut services: Vec<String> = Vec::new();
+        let mut by_start: Vec<&&Span> = spans.iter().collect();
+        by_start.sort_by_key(|s| s.start_unix_nano);
+        for span in by_start {
+            if !services.contains(&span.service) {
+                services.push(span.service.clone());
+            }
+        }
+        Some(Self {
+            trace_id: first.trace_id.clone(),
+            root: root.name.clone(),
+            services,
+            start_unix_nano: start,
+            duration_nanos: end.saturating_sub(start),
+            spans: spans.len(),
+            errors: spans
+                .iter()
+                .filter(|s| s.status == SpanStatus::Error)
+                .count(),
+            order_id: spans
+                .iter()
+                .find_map(|s| s.attribute(ORDER_ID))
+                .map(str::to_string),
+        })
+    }
+}
+
+/// One row of a waterfall: which span, how deep under its parent, and where its bar lies on
+/// the trace's time line (fractions of the whole, 0.0–1.0). `devstack trace` and the TUI draw
+/// the same rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WaterfallRow {
+    /// The span's index in the slice given.
+    pub index: usize,
+    /// 0 for a root; a span whose parent was not received is drawn as a root.
+    pub depth: usize,
+    /// Where its bar starts.
+    pub offset: f64,
+    /// How long its bar is.
+    pub width: f64,
+}
+
+/// The rows of one trace's spans: each span under its parent (children by start time), depth
+/// first.
+pub fn waterfall(spans: &[Span]) -> Vec<WaterfallRow> {
+    use std::collections::{HashMap, HashSet};
+    let start = spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0);
+    let end = spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(start);
+    let total = end.saturating_sub(start).max(1) as f64;
+    let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+    let mut children: HashMap<Option<&str>, Vec<usize>> = HashMap::new();
+    for (index, span) in spans.iter().enumerate() {
+        let parent = span
+            .parent_span_id
+            .as_deref()
+            .filter(|p| ids.contains(p) && *p != span.span_id);
+        children.entry(parent).or_default().push(index);
+    }
+    for list in children.values_mut() {
+        list.sort_by_key(|&i| (spans[i].start_unix_nano, spans[i].end_unix_nano));
+    }
+    let mut rows = Vec::with_capacity(spans.len());
+    let mut stack: Vec<(usize, usize)> = children
+        .get(&None)
+        .map(|roots| roots.iter().rev().map(|&i| (i, 0)).collect())
+        .unwrap_or_default();
+    let mut seen = HashSet::new();
+    while let Some((index, depth)) = stack.pop() {
+        if !seen.insert(index) {
+            continue;
+        }
+        let span = &spans[index];
+        rows.push(WaterfallRow {
+            index,
+            depth,
+            offset: span.start_unix_nano.saturating_sub(start) as f64 / total,
+            width: span.duration_nanos() as f64 / total,
+        });
+        if let Some(kids) = children.get(&Some(span.span_id.as_str())) {
+            stack.extend(kids.iter().rev().map(|&i| (i, depth + 1)));
+        }
+    }
+    rows
+}
+
 /// Which journey to look up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", content = "id", rename_all = "snake_case")]
@@ -101,6 +218,53 @@ pub enum TraceQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn span(id: &str, parent: Option<&str>, start: u64, end: u64) -> Span {
+        Span {
+            trace_id: "t".into(),
+            span_id: id.into(),
+            parent_span_id: parent.map(String::from),
+            name: id.into(),
+            service: if id == "c" { "worker" } else { "api" }.into(),
+            kind: SpanKind::Internal,
+            start_unix_nano: start,
+            end_unix_nano: end,
+            status: if id == "c" {
+                SpanStatus::Error
+            } else {
+                SpanStatus::Unset
+            },
+            status_message: None,
+            attributes: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn a_waterfall_nests_children_by_start_and_places_bars_on_the_time_line() {
+        let spans = [
+            span("c", Some("b"), 50, 100),
+            span("a", None, 0, 100),
+            span("b", Some("a"), 10, 60),
+            span("d", Some("a"), 5, 8),
+            span("lost", Some("gone"), 90, 100),
+        ];
+        let rows = waterfall(&spans);
+        let order: Vec<(&str, usize)> = rows
+            .iter()
+            .map(|r| (spans[r.index].span_id.as_str(), r.depth))
+            .collect();
+        assert_eq!(order, [("a", 0), ("d", 1), ("b", 1), ("c", 2), ("lost", 0)]);
+        let c = rows.iter().find(|r| spans[r.index].span_id == "c").unwrap();
+        assert!((c.offset - 0.5).abs() < 1e-9 && (c.width - 0.5).abs() < 1e-9);
+        let refs: Vec<&Span> = spans.iter().collect();
+        let summary = TraceSummary::of(&refs).unwrap();
+        assert_eq!(summary.root, "a");
+        assert_eq!(summary.services, ["api", "worker"]);
+        assert_eq!(
+            (summary.spans, summary.errors, summary.duration_nanos),
+            (5, 1, 100)
+        );
+    }
 
     #[test]
     fn a_span_is_flat_json_with_a_null_parent_at_a_root() {

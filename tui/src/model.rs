@@ -103,6 +103,8 @@ pub struct Update {
     pub stack: StackFeed,
     /// Log lines new since the last update, oldest first.
     pub logs: Vec<LogLine>,
+    /// What was read of the stack's traces, when the Traces view asked.
+    pub traces: Option<TraceFeed>,
 }
 
 /// What a running `devstack up` says about its components.
@@ -178,10 +180,38 @@ pub struct ActionOutcome {
 }
 
 /// How the dashboard steers the collector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Control {
     /// Time between two collections.
     pub refresh: Duration,
     /// Whether to read the DLQ's messages (only while the DLQ view is open).
     pub read_dead_letters: bool,
+    /// What to read of the stack's traces (only while the Traces view is open).
+    pub traces: TraceRead,
+}
+
+/// What the Traces view wants read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TraceRead {
+    /// Nothing (the view is closed).
+    #[default]
+    Nothing,
+    /// The most recent traces.
+    Recent,
+    /// The traces a search finds: a trace id (32 hex digits), else an order id, else a
+    /// message id.
+    Search(String),
+    /// Every span of one trace (its waterfall is open).
+    Trace(String),
+}
+
+/// What was read of the stack's traces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceFeed {
+    /// Trace summaries (recent ones, or a search's), newest first.
+    List(Vec<slipway_contracts::trace::TraceSummary>),
+    /// The spans of one trace, by start.
+    Spans(String, Vec<slipway_contracts::trace::Span>),
+    /// Why nothing could be read.
+    Unavailable(String),
 }

@@ -25,7 +25,7 @@ pub async fn run(targets: Targets, refresh: Duration) -> anyhow::Result<()> {
     let (action_tx, action_rx) = mpsc::channel::<Action>(4);
     let (control_tx, control_rx) = watch::channel(Control {
         refresh,
-        read_dead_letters: false,
+        ..Control::default()
     });
     tokio::spawn(collector.run(update_tx, outcome_tx, action_rx, control_rx));
 
@@ -87,10 +87,7 @@ async fn event_loop(
                                 let _ = channels.actions.try_send(action);
                             }
                             Effect::Control => {
-                                let _ = channels.control.send(Control {
-                                    refresh: app.refresh,
-                                    read_dead_letters: app.wants_dead_letters(),
-                                });
+                                let _ = channels.control.send(app.control());
                             }
                         }
                     }

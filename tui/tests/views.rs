@@ -13,9 +13,12 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use slipway_contracts::control::{ComponentState, ComponentStatus, LogLevel, LogLine};
 use slipway_contracts::state::Backend;
+use slipway_contracts::trace::{Span, SpanKind, SpanStatus, TraceSummary};
 use tui::app::App;
 use tui::metrics::Snapshot;
-use tui::model::{DeadLetter, DeadLetterSource, QueueRow, StackFeed, TargetStatus, Update};
+use tui::model::{
+    DeadLetter, DeadLetterSource, QueueRow, StackFeed, TargetStatus, TraceFeed, Update,
+};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
@@ -260,6 +263,11 @@ fn stack() -> App {
     app
 }
 
+/// The components `stack()` reports, as a later refresh reports them again.
+fn same_stack(app: &App) -> StackFeed {
+    StackFeed::Components(app.components.rows.clone())
+}
+
 fn log_lines() -> Vec<LogLine> {
     let lines = [
         (
@@ -367,4 +375,79 @@ fn opening_a_components_logs_filters_the_stream() {
     key(&mut app, KeyCode::Char('j'));
     key(&mut app, KeyCode::Enter);
     check("logs_of_redis", &app);
+}
+
+fn span(id: &str, parent: Option<&str>, name: &str, kind: SpanKind, at_ms: (u64, u64)) -> Span {
+    let base = 1_796_181_704_000_000_000u64;
+    Span {
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+        span_id: id.into(),
+        parent_span_id: parent.map(String::from),
+        name: name.into(),
+        service: "service".into(),
+        kind,
+        start_unix_nano: base + at_ms.0 * 1_000_000,
+        end_unix_nano: base + at_ms.1 * 1_000_000,
+        status: if name == "process orders" && id == "p1" {
+            SpanStatus::Error
+        } else {
+            SpanStatus::Unset
+        },
+        status_message: None,
+        attributes: serde_json::Map::new(),
+    }
+}
+
+fn journey() -> Vec<Span> {
+    vec![
+        span("a", None, "POST /v1/orders", SpanKind::Server, (0, 12)),
+        span("b", Some("a"), "EVALSHA", SpanKind::Client, (1, 2)),
+        span("c", Some("a"), "INSERT orders", SpanKind::Client, (2, 4)),
+        span("d", Some("a"), "send orders", SpanKind::Producer, (5, 8)),
+        span(
+            "p1",
+            Some("d"),
+            "process orders",
+            SpanKind::Consumer,
+            (10, 20),
+        ),
+        span(
+            "p2",
+            Some("d"),
+            "process orders",
+            SpanKind::Consumer,
+            (30, 38),
+        ),
+        span("e", Some("p2"), "UPDATE orders", SpanKind::Client, (31, 33)),
+    ]
+}
+
+#[test]
+fn traces_listed_and_one_opened_as_a_waterfall() {
+    let mut app = stack();
+    key(&mut app, KeyCode::Char('5'));
+    let spans = journey();
+    let refs: Vec<&Span> = spans.iter().collect();
+    let mut other = TraceSummary::of(&refs).unwrap();
+    other.trace_id = "0af7651916cd43dd8448eb211c80319c".into();
+    other.root = "GET /v1/orders/{id}".into();
+    other.errors = 0;
+    other.spans = 2;
+    other.order_id = Some("7f1d0a4e-36d8-4c52-9a4f-0a3f1b6f1c11".into());
+    app.on_update(Update {
+        stack: same_stack(&app),
+        traces: Some(TraceFeed::List(vec![
+            TraceSummary::of(&refs).unwrap(),
+            other,
+        ])),
+        ..Update::default()
+    });
+    check("traces_list", &app);
+    key(&mut app, KeyCode::Enter);
+    app.on_update(Update {
+        stack: same_stack(&app),
+        traces: Some(TraceFeed::Spans(spans[0].trace_id.clone(), spans)),
+        ..Update::default()
+    });
+    check("traces_waterfall", &app);
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use slipway_contracts::control::Request;
-use slipway_contracts::trace::{Span, SpanStatus, TraceQuery};
+use slipway_contracts::trace::{self, Span, SpanStatus, TraceQuery, WaterfallRow};
 
 use crate::cli::TraceArgs;
 use crate::control::client;
@@ -68,40 +68,22 @@ pub fn waterfall(spans: &[Span]) -> String {
 fn one_trace(id: &str, spans: &[&Span]) -> String {
     let start = spans.iter().map(|s| s.start_unix_nano).min().unwrap_or(0);
     let end = spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(start);
-    let total = end.saturating_sub(start).max(1);
     let mut out = format!(
         "trace {id}  {} spans  {}\n",
         spans.len(),
         duration(end.saturating_sub(start))
     );
-    let ids: std::collections::HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
-    let mut children: HashMap<Option<&str>, Vec<&Span>> = HashMap::new();
-    for span in spans {
-        // A span whose parent is not here (not received, or dropped) is drawn as a root.
-        let parent = span.parent_span_id.as_deref().filter(|p| ids.contains(p));
-        children.entry(parent).or_default().push(span);
-    }
-    let mut stack: Vec<(&Span, usize)> = children
-        .get(&None)
-        .map(|roots| roots.iter().rev().map(|s| (*s, 0)).collect())
-        .unwrap_or_default();
-    while let Some((span, depth)) = stack.pop() {
-        out.push_str(&row(span, depth, start, total));
-        if let Some(kids) = children.get(&Some(span.span_id.as_str())) {
-            stack.extend(kids.iter().rev().map(|s| (*s, depth + 1)));
-        }
+    let owned: Vec<Span> = spans.iter().map(|s| (*s).clone()).collect();
+    for row in trace::waterfall(&owned) {
+        out.push_str(&line(&owned[row.index], row));
     }
     out
 }
 
-fn row(span: &Span, depth: usize, start: u64, total: u64) -> String {
-    let offset = span.start_unix_nano.saturating_sub(start);
-    let from = usize::try_from(offset.saturating_mul(BAR as u64) / total).unwrap_or(0);
-    let width = usize::try_from(span.duration_nanos().saturating_mul(BAR as u64) / total)
-        .unwrap_or(0)
-        .max(1)
-        .min(BAR - from.min(BAR - 1));
-    let bar = format!("{}{}", " ".repeat(from.min(BAR - 1)), "█".repeat(width));
+fn line(span: &Span, row: WaterfallRow) -> String {
+    let from = ((row.offset * BAR as f64) as usize).min(BAR - 1);
+    let width = ((row.width * BAR as f64) as usize).clamp(1, BAR - from);
+    let bar = format!("{}{}", " ".repeat(from), "█".repeat(width));
     let failed = if span.status == SpanStatus::Error {
         format!(
             "  ERROR {}",
@@ -110,7 +92,7 @@ fn row(span: &Span, depth: usize, start: u64, total: u64) -> String {
     } else {
         String::new()
     };
-    let name = format!("{}{}", "  ".repeat(depth), span.name);
+    let name = format!("{}{}", "  ".repeat(row.depth), span.name);
     format!(
         "  {name:<44} {:<10} {:>9}  |{bar:<BAR$}|{failed}\n",
         span.service,

@@ -17,6 +17,9 @@ use crate::logs::hub::{DEFAULT_LIMIT, LogHub};
 use crate::otlp::store::SpanStore;
 use crate::stack::Stack;
 
+/// Traces listed when a `traces` request gives no limit.
+const RECENT_TRACES: usize = 100;
+
 /// What requests are carried out on.
 pub struct Served {
     /// The stack (restart, stop, start, status).
@@ -102,6 +105,16 @@ async fn carry_out(request: Request, served: &Served) -> Response {
                 Some(store) => Response {
                     ok: true,
                     spans: store.find(query),
+                    ..Response::default()
+                },
+                None => Response::failure("this stack keeps no traces"),
+            };
+        }
+        Request::Traces { limit } => {
+            return match &served.traces {
+                Some(store) => Response {
+                    ok: true,
+                    traces: store.recent(limit.unwrap_or(RECENT_TRACES)),
                     ..Response::default()
                 },
                 None => Response::failure("this stack keeps no traces"),

@@ -5,10 +5,10 @@
 //! spans a second) then costs one push, and a query — a person at `devstack trace` or the TUI —
 //! reads at most the bound (100,000 spans by default) in a few milliseconds.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 
-use slipway_contracts::trace::{MESSAGE_ID, ORDER_ID, Span, TraceQuery};
+use slipway_contracts::trace::{MESSAGE_ID, ORDER_ID, Span, TraceQuery, TraceSummary};
 
 /// How much the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +113,30 @@ impl SpanStore {
         found
     }
 
+    /// The `limit` traces with the latest spans received, newest first.
+    pub fn recent(&self, limit: usize) -> Vec<TraceSummary> {
+        let ring = self.ring();
+        let mut order: Vec<&str> = Vec::new();
+        for (_, span) in ring.spans.iter().rev() {
+            if order.len() == limit {
+                break;
+            }
+            if !order.contains(&span.trace_id.as_str()) {
+                order.push(&span.trace_id);
+            }
+        }
+        let mut by_trace: HashMap<&str, Vec<&Span>> = HashMap::new();
+        for (_, span) in &ring.spans {
+            if let Some(id) = order.iter().find(|id| **id == span.trace_id) {
+                by_trace.entry(id).or_default().push(span);
+            }
+        }
+        order
+            .iter()
+            .filter_map(|id| TraceSummary::of(by_trace.get(id)?))
+            .collect()
+    }
+
     /// What it holds and has seen.
     pub fn stats(&self) -> StoreStats {
         let ring = self.ring();
@@ -199,6 +223,13 @@ mod tests {
         assert_eq!(ids(TraceQuery::OrderId("o-1".into())), ["b", "a", "d"]);
         assert_eq!(ids(TraceQuery::MessageId("m-1".into())), ["c"]);
         assert!(ids(TraceQuery::OrderId("nope".into())).is_empty());
+        let recent: Vec<(String, usize)> = store
+            .recent(2)
+            .into_iter()
+            .map(|t| (t.trace_id, t.spans))
+            .collect();
+        assert_eq!(recent, [("t3".into(), 1), ("t2".into(), 1)], "newest first");
+        assert_eq!(store.recent(10)[2].spans, 2);
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! - [`dead_letters`]: the Dead letters view's keys.
 //! - [`components`]: the Components view's state and keys.
 //! - [`logs`]: the Logs view's state, filters, search, scroll and freeze.
+//! - [`traces`]: the Traces view's list, search and open waterfall.
 
 pub mod components;
 mod dead_letters;
 pub mod logs;
+pub mod traces;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -18,6 +20,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use components::{Ask, Components};
 use logs::Logs;
+use traces::Traces;
 
 use crate::metrics::{Rates, Snapshot};
 use crate::model::{
@@ -40,17 +43,20 @@ pub enum View {
     Components,
     /// The running stack's merged logs.
     Logs,
+    /// The running stack's traces.
+    Traces,
     /// The keys.
     Help,
 }
 
 impl View {
     /// Every view, in tab order (its number is its place, from 1).
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Overview,
         View::DeadLetters,
         View::Components,
         View::Logs,
+        View::Traces,
         View::Help,
     ];
 
@@ -58,10 +64,11 @@ impl View {
     pub fn title(self) -> &'static str {
         match self {
             View::Overview => "1 Overview",
-            View::DeadLetters => "2 Dead letters",
+            View::DeadLetters => "2 DLQ",
             View::Components => "3 Components",
             View::Logs => "4 Logs",
-            View::Help => "5 Help",
+            View::Traces => "5 Traces",
+            View::Help => "6 Help",
         }
     }
 
@@ -128,6 +135,8 @@ pub struct App {
     pub components: Components,
     /// The running stack's merged logs.
     pub logs: Logs,
+    /// The running stack's traces.
+    pub traces: Traces,
 }
 
 impl App {
@@ -152,12 +161,26 @@ impl App {
             loaded: false,
             components: Components::default(),
             logs: Logs::default(),
+            traces: Traces::default(),
         }
     }
 
     /// Whether the collector should read dead letters.
     pub fn wants_dead_letters(&self) -> bool {
         self.view == View::DeadLetters
+    }
+
+    /// What the collector should read, given the view.
+    pub fn control(&self) -> crate::model::Control {
+        crate::model::Control {
+            refresh: self.refresh,
+            read_dead_letters: self.wants_dead_letters(),
+            traces: if self.view == View::Traces {
+                self.traces.read()
+            } else {
+                crate::model::TraceRead::Nothing
+            },
+        }
     }
 
     /// The dead-letter queue's row, if known.
@@ -178,6 +201,9 @@ impl App {
         }
         self.loaded = true;
         self.components.take(update.stack);
+        if let Some(feed) = update.traces {
+            self.traces.take(feed);
+        }
         self.targets = update.targets;
         if let Some(snapshot) = update.snapshot {
             if let Some((then, previous)) = &self.snapshot {
@@ -219,6 +245,9 @@ impl App {
             self.logs.on_key(key.code, &[]);
             return Vec::new();
         }
+        if self.view == View::Traces && self.traces.typing.is_some() {
+            return self.on_trace_key(key.code);
+        }
         if let Some(confirm) = self.confirm.take() {
             return match key.code {
                 KeyCode::Char('y' | 'Y') => vec![Effect::Act(confirm.action)],
@@ -246,7 +275,7 @@ impl App {
                 self.switch(to)
             }
             KeyCode::Tab => self.switch(self.view.next()),
-            KeyCode::Char(digit @ '1'..='5') => {
+            KeyCode::Char(digit @ '1'..='6') => {
                 let at = usize::from(digit as u8 - b'1');
                 self.switch(View::ALL[at])
             }
@@ -266,8 +295,22 @@ impl App {
                     self.logs.on_key(key.code, &known);
                     Vec::new()
                 }
+                View::Traces => self.on_trace_key(key.code),
                 View::Overview | View::Help => Vec::new(),
             },
+        }
+    }
+
+    fn on_trace_key(&mut self, code: KeyCode) -> Vec<Effect> {
+        match self.traces.on_key(code) {
+            traces::Ask::Nothing => Vec::new(),
+            traces::Ask::Reread => vec![Effect::Control],
+            traces::Ask::Logs(trace_id) => {
+                self.logs.component = None;
+                self.logs.search = trace_id;
+                self.logs.scroll = 0;
+                self.switch(View::Logs)
+            }
         }
     }
 
@@ -296,10 +339,10 @@ impl App {
     }
 
     fn switch(&mut self, to: View) -> Vec<Effect> {
-        let before = self.wants_dead_letters();
+        let before = self.control();
         self.view = to;
         self.detail = false;
-        if before == self.wants_dead_letters() {
+        if before == self.control() {
             Vec::new()
         } else {
             vec![Effect::Control]
@@ -370,14 +413,18 @@ mod tests {
         app.on_key(key(KeyCode::Tab));
         assert_eq!(app.view, View::Logs);
         app.on_key(key(KeyCode::Tab));
+        assert_eq!(app.view, View::Traces);
+        assert_eq!(app.control().traces, crate::model::TraceRead::Recent);
+        app.on_key(key(KeyCode::Tab));
         assert_eq!(app.view, View::Help);
+        assert_eq!(app.control().traces, crate::model::TraceRead::Nothing);
         app.on_key(key(KeyCode::Tab));
         assert_eq!(app.view, View::Overview);
         app.on_key(key(KeyCode::Char('?')));
         assert_eq!(app.view, View::Help);
         app.on_key(key(KeyCode::Char('?')));
         assert_eq!(app.view, View::Overview);
-        assert!(app.on_key(key(KeyCode::Char('5'))).is_empty());
+        assert!(app.on_key(key(KeyCode::Char('6'))).is_empty());
         assert_eq!(app.view, View::Help);
         app.on_key(key(KeyCode::Char('4')));
         assert_eq!(app.view, View::Logs);

@@ -68,8 +68,8 @@ impl Collector {
         mut control: watch::Receiver<Control>,
     ) {
         loop {
-            let settings = *control.borrow_and_update();
-            let update = self.collect(settings.read_dead_letters).await;
+            let settings = control.borrow_and_update().clone();
+            let update = self.collect(&settings).await;
             if updates.send(update).await.is_err() {
                 return;
             }
@@ -94,11 +94,13 @@ impl Collector {
     }
 
     /// One refresh.
-    pub async fn collect(&mut self, read_dead_letters: bool) -> Update {
+    pub async fn collect(&mut self, control: &Control) -> Update {
+        let read_dead_letters = control.read_dead_letters;
         let (targets, snapshot) = self.scrape().await;
         let queues = self.queue_rows().await;
         let stack = self.stack.components().await;
         let logs = self.stack.new_logs().await;
+        let traces = self.stack.traces(&control.traces).await;
         let (dead_letters, dead_letter_source) = if read_dead_letters {
             self.dead_letters().await
         } else {
@@ -113,6 +115,7 @@ impl Collector {
             dead_letter_source,
             stack,
             logs,
+            traces,
         }
     }
 

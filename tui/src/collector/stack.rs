@@ -1,16 +1,17 @@
 //! A running `devstack up`, through its control socket (`contracts::control`: one JSON line
-//! each way): every component's status, the log lines new since the last look, and restart,
-//! stop and start. A socket that does not exist means no stack runs; one that does not answer
+//! each way): every component's status, the log lines new since the last look, the traces the
+//! Traces view asks for, and restart, stop and start. A socket that does not exist means no stack runs; one that does not answer
 //! in time is reported and asked again next refresh.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use slipway_contracts::control::{LogLine, Request, Response};
+use slipway_contracts::trace::{Span, TraceQuery, TraceSummary};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::UnixStream;
 
-use crate::model::{StackFeed, Verb};
+use crate::model::{StackFeed, TraceFeed, TraceRead, Verb};
 
 /// How long a status or logs request may take (a restart in progress holds the stack).
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
@@ -71,6 +72,43 @@ impl StackReader {
         lines
     }
 
+    /// What the Traces view asked for, when it asked.
+    pub async fn traces(&self, read: &TraceRead) -> Option<TraceFeed> {
+        let socket = self.socket.as_ref()?;
+        let ask = |asked: Request| async move {
+            let response = request(socket, &asked, READ_TIMEOUT).await?;
+            if response.ok {
+                Ok(response)
+            } else {
+                Err(response
+                    .error
+                    .unwrap_or_else(|| "the request failed".into()))
+            }
+        };
+        let feed = match read {
+            TraceRead::Nothing => return None,
+            TraceRead::Recent => ask(Request::Traces { limit: None })
+                .await
+                .map(|r| TraceFeed::List(r.traces)),
+            TraceRead::Trace(id) => ask(Request::Trace {
+                query: TraceQuery::TraceId(id.clone()),
+            })
+            .await
+            .map(|r| TraceFeed::Spans(id.clone(), r.spans)),
+            TraceRead::Search(text) => {
+                let mut found = Ok(Vec::new());
+                for query in queries_for(text) {
+                    found = ask(Request::Trace { query }).await.map(|r| r.spans);
+                    if found.as_ref().is_ok_and(|spans| !spans.is_empty()) {
+                        break;
+                    }
+                }
+                found.map(|spans| TraceFeed::List(summaries(&spans)))
+            }
+        };
+        Some(feed.unwrap_or_else(TraceFeed::Unavailable))
+    }
+
     /// Restarts, stops or starts `name`; what happened, for the status line.
     pub async fn act(&self, verb: Verb, name: &str) -> Result<String, String> {
         let socket = self.socket.as_ref().ok_or("no devstack is running here")?;
@@ -94,6 +132,36 @@ impl StackReader {
                 .unwrap_or_else(|| format!("could not {} {name}", verb.as_str())))
         }
     }
+}
+
+/// What a search text may be: a trace id (32 hex digits), else an order id or a message id.
+pub fn queries_for(text: &str) -> Vec<TraceQuery> {
+    let text = text.trim();
+    if text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        vec![TraceQuery::TraceId(text.to_ascii_lowercase())]
+    } else {
+        vec![
+            TraceQuery::OrderId(text.to_string()),
+            TraceQuery::MessageId(text.to_string()),
+        ]
+    }
+}
+
+/// Spans of several traces as their summaries, newest first.
+fn summaries(spans: &[Span]) -> Vec<TraceSummary> {
+    let mut by_trace: Vec<(&str, Vec<&Span>)> = Vec::new();
+    for span in spans {
+        match by_trace.iter_mut().find(|(id, _)| *id == span.trace_id) {
+            Some((_, list)) => list.push(span),
+            None => by_trace.push((&span.trace_id, vec![span])),
+        }
+    }
+    let mut list: Vec<TraceSummary> = by_trace
+        .iter()
+        .filter_map(|(_, spans)| TraceSummary::of(spans))
+        .collect();
+    list.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nano));
+    list
 }
 
 /// One request, one answer, within `timeout`.

@@ -128,7 +128,7 @@ fn draw_line<'a>(line: &'a LogLine, column: (&[String], usize), search: &str) ->
 }
 
 /// `HH:MM:SS.mmm` in UTC, as Postgres and the service write it.
-fn clock(unix_ms: i64) -> String {
+pub(super) fn clock(unix_ms: i64) -> String {
     let ms = unix_ms.rem_euclid(86_400_000);
     format!(
         "{:02}:{:02}:{:02}.{:03}",

@@ -7,6 +7,7 @@ mod dead_letters;
 mod help;
 mod logs;
 mod overview;
+mod traces;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -30,6 +31,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::DeadLetters => dead_letters::draw(frame, app, body),
         View::Components => components::draw(frame, app, body),
         View::Logs => logs::draw(frame, app, body),
+        View::Traces => traces::draw(frame, app, body),
         View::Help => help::draw(frame, body),
     }
     draw_footer(frame, app, footer);
@@ -96,7 +98,11 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
                 View::Logs => {
                     "/ search  c component  v level  j/k scroll  G follow  space freeze  Esc clear"
                 }
-                _ => "1-5/Tab views  space freeze  +/- refresh  ? help  q quit",
+                View::Traces if app.traces.typing.is_some() => {
+                    "a trace, order or message id  Enter search  Esc cancel"
+                }
+                View::Traces => "j/k move  Enter open  / search  l logs  Esc back  ? help  q quit",
+                _ => "1-6/Tab views  space freeze  +/- refresh  ? help  q quit",
             },
             Style::new().fg(Color::DarkGray),
         )),
@@ -146,6 +152,11 @@ fn seconds(value: Option<f64>) -> String {
         Some(s) if s < 1.0 => format!("{:.1}ms", s * 1e3),
         Some(s) => format!("{s:.2}s"),
     }
+}
+
+/// `HH:MM:SS.mmm` in UTC of a time in ms since the epoch.
+fn logs_clock(unix_ms: u64) -> String {
+    logs::clock(i64::try_from(unix_ms).unwrap_or(i64::MAX))
 }
 
 /// An age: `45s`, `12m`, `3h`.
