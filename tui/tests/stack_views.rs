@@ -3,7 +3,8 @@
 //! stream `devstack up` serves. The Components view must list them live; `r` must restart
 //! Redis (a new start counted), `x` then `y` stop it and `s` start it; Enter must open Redis's
 //! logs with both of its starts; `/` must search; a frozen view must count the lines that
-//! arrive while Postgres restarts; `q` must quit.
+//! arrive while Postgres restarts; the Traces view must list the collector's traces, find one
+//! by order id and open its waterfall; `q` must quit.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,11 +14,34 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use devstack::logs::hub::{self, LogHub};
+use devstack::otlp::store::{Bounds, SpanStore};
 use devstack::stack::{Silent, Stack, StackOptions};
 use slipway_contracts::control::Request;
+use slipway_contracts::trace::{Span, SpanKind, SpanStatus};
 use tokio::sync::Mutex;
 
 use common::Tmux;
+
+/// A two-span trace about order `o-77`, as the service would send it.
+fn journey() -> Vec<Span> {
+    let span = |id: &str, parent: Option<&str>, name: &str, kind: SpanKind| Span {
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+        span_id: id.into(),
+        parent_span_id: parent.map(String::from),
+        name: name.into(),
+        service: "service".into(),
+        kind,
+        start_unix_nano: 1_000_000,
+        end_unix_nano: 9_000_000,
+        status: SpanStatus::Unset,
+        status_message: None,
+        attributes: serde_json::Map::from_iter([("order.id".to_string(), "o-77".into())]),
+    };
+    vec![
+        span("a1", None, "POST /v1/orders", SpanKind::Server),
+        span("b2", Some("a1"), "send orders", SpanKind::Producer),
+    ]
+}
 
 /// The row of `component` in the Components table.
 fn row<'a>(screen: &'a str, component: &str) -> &'a str {
@@ -56,10 +80,12 @@ async fn components_and_logs_of_a_running_stack() {
     stack.state().write(&dir.path().join("state.json")).unwrap();
     let stack = Arc::new(Mutex::new(stack));
     let socket = dir.path().join("control.sock");
+    let traces = Arc::new(SpanStore::new(Bounds::default()));
+    traces.insert(journey());
     let served = devstack::control::server::Served {
         stack: stack.clone(),
         logs,
-        traces: None,
+        traces: Some(traces),
         on_change: Box::new(|_: &Stack| {}),
     };
     let control = devstack::control::server::bind(&socket, served).unwrap();
@@ -142,6 +168,19 @@ async fn components_and_logs_of_a_running_stack() {
         tmux.keys("Space");
         tmux.wait_for("the new lines", |s| {
             s.contains("following") && s.matches("database system is ready").count() >= 2
+        });
+
+        tmux.keys("5");
+        tmux.wait_for("the recent traces", |s| {
+            s.contains("POST /v1/orders") && s.contains("o-77")
+        });
+        tmux.keys("/");
+        tmux.keys("o-77");
+        tmux.keys("Enter");
+        tmux.wait_for("the search", |s| s.contains("traces holding \"o-77\""));
+        tmux.keys("Enter");
+        tmux.wait_for("the waterfall", |s| {
+            s.contains("Trace 4bf92f3577b34da6a3ce929d0e0e4736") && s.contains("→ send orders")
         });
         tmux.keys("q");
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
