@@ -4,6 +4,7 @@
 //! and by the test support in [`crate::testing`].
 //!
 //! - [`kinds`]: the registry of infrastructure kinds, one module each.
+//! - [`options`]: what to start and how ([`StackOptions`]), and how progress is reported.
 //! - [`entry`]: one component of the stack — running or stopped — and its history.
 //! - here: the stack as a whole — the registry of its components (looked up once by name
 //!   into a [`ComponentId`]), start in order, settings, one component's stop, start and
@@ -11,10 +12,10 @@
 
 pub mod entry;
 pub mod kinds;
+pub mod options;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use slipway_contracts::control::ComponentStatus;
 use slipway_contracts::state::{Component, SCHEMA_VERSION, StackState};
@@ -27,79 +28,11 @@ use crate::launch::LaunchError;
 use crate::ports;
 pub use entry::Started;
 use kinds::{Given, INFRASTRUCTURE, Kind, Plan};
+pub use options::{Progress, Silent, StackOptions};
 
 /// A component of a running stack, found by name once ([`Stack::id`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ComponentId(usize);
-
-/// What to start, and how.
-#[derive(Debug, Clone)]
-pub struct StackOptions {
-    /// Data in a temporary directory removed at stop (and fsync off).
-    pub ephemeral: bool,
-    /// Where persistent data lives (ignored when ephemeral).
-    pub data_dir: PathBuf,
-    /// Where logs go (inside the temporary directory when ephemeral and `None`).
-    pub log_dir: Option<PathBuf>,
-    /// Ports, backends and queues.
-    pub config: DevstackConfig,
-    /// Use this Postgres instead of starting one.
-    pub postgres_url: Option<String>,
-    /// Use this Redis instead of starting one.
-    pub redis_url: Option<String>,
-    /// Use this SQS endpoint instead of starting one.
-    pub sqs_url: Option<String>,
-    /// Start the emulator over damaged data files, keeping what can be read.
-    pub repair: bool,
-    /// Run the trace collector, its spans going here (`up` does; tests need not).
-    pub telemetry: Option<crate::otlp::receiver::Sink>,
-}
-
-impl StackOptions {
-    /// An ephemeral stack on free ports with the default queues: what tests want.
-    pub fn ephemeral_on_free_ports() -> Self {
-        let mut config = DevstackConfig::default();
-        config.ports.postgres = 0;
-        config.ports.redis = 0;
-        config.ports.sqs = 0;
-        config.ports.service = 0;
-        config.ports.otlp = 0;
-        config.ports.otlp_grpc = 0;
-        Self {
-            ephemeral: true,
-            data_dir: PathBuf::new(),
-            log_dir: None,
-            config,
-            postgres_url: None,
-            redis_url: None,
-            sqs_url: None,
-            repair: false,
-            telemetry: None,
-        }
-    }
-}
-
-/// Reports progress of the concurrent start (a terminal progress display, or nothing).
-pub trait Progress: Sync {
-    /// `component` is starting.
-    fn starting(&self, component: &str);
-    /// `component` is ready with `backend` after `elapsed`.
-    fn ready(&self, component: &str, backend: &str, elapsed: Duration);
-    /// `component` failed.
-    fn failed(&self, component: &str);
-    /// What `component` is doing now (a build's progress).
-    fn message(&self, _component: &str, _text: &str) {}
-}
-
-/// No progress display.
-#[derive(Debug, Default)]
-pub struct Silent;
-
-impl Progress for Silent {
-    fn starting(&self, _: &str) {}
-    fn ready(&self, _: &str, _: &str, _: Duration) {}
-    fn failed(&self, _: &str) {}
-}
 
 /// A running stack.
 #[derive(Debug)]

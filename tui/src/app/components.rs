@@ -5,6 +5,7 @@
 use ratatui::crossterm::event::KeyCode;
 use slipway_contracts::control::ComponentStatus;
 
+use super::{Confirm, Effect, View};
 use crate::model::{Action, StackFeed, Verb};
 
 /// The stack's components.
@@ -101,6 +102,33 @@ impl Components {
                 }
             }
             _ => Ask::Nothing,
+        }
+    }
+}
+
+impl super::App {
+    /// A key of the Components view.
+    pub(super) fn on_component_key(&mut self, code: KeyCode) -> Vec<Effect> {
+        match self.components.on_key(code) {
+            Ask::Nothing => Vec::new(),
+            Ask::Act(action) => {
+                if let Action::Component { verb, name } = &action {
+                    self.hint(&format!("{} {name}…", verb.progressive()));
+                }
+                vec![Effect::Act(action)]
+            }
+            Ask::Confirm(question, action) => {
+                self.confirm = Some(Confirm { question, action });
+                Vec::new()
+            }
+            Ask::OpenLogs(name) => {
+                self.logs.open(&name);
+                self.switch(View::Logs)
+            }
+            Ask::Hint(text) => {
+                self.hint(&text);
+                Vec::new()
+            }
         }
     }
 }

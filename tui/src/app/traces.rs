@@ -5,6 +5,7 @@
 use ratatui::crossterm::event::KeyCode;
 use slipway_contracts::trace::{Span, TraceSummary};
 
+use super::{Effect, View};
 use crate::model::{TraceFeed, TraceRead};
 
 /// The view's state.
@@ -141,6 +142,22 @@ impl Traces {
                 id.map_or(Ask::Nothing, Ask::Logs)
             }
             _ => Ask::Nothing,
+        }
+    }
+}
+
+impl super::App {
+    /// A key of the Traces view (the search being typed takes every key).
+    pub(super) fn on_trace_key(&mut self, code: KeyCode) -> Vec<Effect> {
+        match self.traces.on_key(code) {
+            Ask::Nothing => Vec::new(),
+            Ask::Reread => vec![Effect::Control],
+            Ask::Logs(trace_id) => {
+                self.logs.component = None;
+                self.logs.search = trace_id;
+                self.logs.scroll = 0;
+                self.switch(View::Logs)
+            }
         }
     }
 }
