@@ -2,7 +2,8 @@
 //! `otlp` component and hands out `OTEL_EXPORTER_OTLP_ENDPOINT`; a span posted as OTLP/JSON
 //! and one posted as OTLP/protobuf come back from `devstack trace --trace-id … --json` with
 //! the contract's fields, `--order-id` finds a journey by the `order.id` attribute, the
-//! waterfall shows parent and child, and a bad request is refused with 400. (The Python
+//! waterfall shows parent and child, and a bad request is refused with 400. With
+//! `--otlp-forward`, what arrives is also sent on to another collector. (The Python
 //! SDK's exporters, HTTP and gRPC, are exercised by `.ci/run`:
 //! `devstack/tests/otel/third_party.py`.)
 
@@ -161,4 +162,61 @@ fn spans_sent_over_otlp_come_back_from_devstack_trace() {
     assert!(out.contains("ERROR duplicate key"), "{out}");
     let (ok, _, err) = run(root.path(), &["trace"]);
     assert!(!ok && err.contains("--order-id"), "{err}");
+}
+
+/// A stand-in for another collector: accepts one HTTP request and hands back its request line
+/// and body.
+fn one_request_collector() -> (u16, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).unwrap();
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let _ = sender.send((head.lines().next().unwrap_or_default().to_string(), body));
+    });
+    (port, received)
+}
+
+#[test]
+fn spans_are_forwarded_to_another_collector() {
+    let (port, received) = one_request_collector();
+    let root = tempfile::tempdir().unwrap();
+    let target = format!("http://127.0.0.1:{port}");
+    let (_up, state) = start_up(root.path(), &["--no-service", "--otlp-forward", &target]);
+    let endpoint = state.env["OTEL_EXPORTER_OTLP_ENDPOINT"].clone();
+    let (status, _) = post(
+        &endpoint,
+        "/v1/traces",
+        "application/x-protobuf",
+        &protobuf_request(),
+    );
+    assert_eq!(status, 200);
+    let (line, body) = received
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("nothing was forwarded");
+    assert_eq!(line, "POST /v1/traces HTTP/1.1");
+    let forwarded = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
+    let span = &forwarded.resource_spans[0].scope_spans[0].spans[0];
+    assert_eq!(span.name, "process");
+    assert_eq!(span.trace_id, vec![0x11; 16]);
 }
