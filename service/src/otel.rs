@@ -34,8 +34,13 @@ impl Drop for OtelGuard {
     }
 }
 
-/// Whether the environment asks for traces.
+/// Whether the environment asks for traces (read once: this is on every request's path).
 pub fn enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(read_enabled)
+}
+
+fn read_enabled() -> bool {
     let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
     let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
         || std::env::var("OTEL_TRACES_EXPORTER").is_ok_and(|v| v.eq_ignore_ascii_case("none"));

@@ -4,7 +4,7 @@
 //! the SQS send (with the message id), the worker's `process` span continuing it through the
 //! message's `traceparent` (outcome `ok`), the Postgres statements under each — found by its
 //! order id, parents correct. A poison message's `process` span says `dead_letter` and why,
-//! with the send to the DLQ under it. Log lines carry the trace id.
+//! with the send to the DLQ under it. Probes are not traced. Log lines carry the trace id.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -162,6 +162,15 @@ async fn an_order_is_one_trace_from_the_request_through_the_queue_to_the_databas
     assert_eq!(
         dlq_send.parent_span_id.as_deref(),
         Some(process.span_id.as_str())
+    );
+
+    // Probes and scrapes are logged, not traced (devstack polled /health until ready).
+    assert!(
+        store
+            .recent(1_000)
+            .iter()
+            .all(|t| !t.root.starts_with("GET /health") && !t.root.starts_with("GET /metrics")),
+        "no probe or scrape traces"
     );
 
     // The log lines inside the request carry its trace id.

@@ -17,6 +17,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument as _;
 
+/// The routes of probes and scrapes, which are logged but not traced.
+const OPERATIONS: [&str; 3] = ["/health", "/livez", "/metrics"];
+
 /// Logs the request when its response head is ready.
 pub async fn log(request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -41,18 +44,23 @@ pub async fn log(request: Request, next: Next) -> Response {
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
     );
-    // The trace's server span (seen only by OpenTelemetry).
-    let server = tracing::debug_span!(
-        parent: &span,
-        "request",
-        otel.name = %format_args!("{method} {route}"),
-        otel.kind = "server",
-        otel.status_code = tracing::field::Empty,
-        http.request.method = %method,
-        http.route = %route,
-        url.path = %request.uri().path(),
-        http.response.status_code = tracing::field::Empty,
-    );
+    // The trace's server span (seen only by OpenTelemetry). Probes and scrapes are not
+    // traced: a dashboard scraping `/metrics` every second would bury every journey.
+    let server = if OPERATIONS.contains(&route.as_str()) {
+        tracing::Span::none()
+    } else {
+        tracing::debug_span!(
+            parent: &span,
+            "request",
+            otel.name = %format_args!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %method,
+            http.route = %route,
+            url.path = %request.uri().path(),
+            http.response.status_code = tracing::field::Empty,
+        )
+    };
     crate::trace_context::continue_trace(
         &server,
         crate::trace_context::from_headers(request.headers()),
