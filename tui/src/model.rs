@@ -11,6 +11,8 @@ use crate::metrics::Snapshot;
 
 /// The attribute the service sets on a dead letter to say why.
 pub const REASON_ATTRIBUTE: &str = "slipway.dead_letter.reason";
+/// The attribute the service sets on a dead letter: its message id in the work queue.
+pub const SOURCE_MESSAGE_ID_ATTRIBUTE: &str = "slipway.dead_letter.source_message_id";
 
 /// A service target and whether its last scrape worked.
 #[derive(Debug, Clone, PartialEq)]

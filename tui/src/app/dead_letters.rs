@@ -1,5 +1,5 @@
 //! The Dead letters view's keys: move through the messages, open one, redrive one at once,
-//! and — after a question — redrive all, delete one, purge.
+//! see its trace (`t`), and — after a question — redrive all, delete one, purge.
 
 use ratatui::crossterm::event::KeyCode;
 
@@ -46,6 +46,18 @@ impl App {
                 } else {
                     self.hint("no dead letter selected");
                 }
+            }
+            KeyCode::Char('t') => {
+                // Its journey: the trace that carried it, found by its id in the work queue.
+                if let Some(letter) = self.selected_letter() {
+                    let id = letter
+                        .attributes
+                        .get(crate::model::SOURCE_MESSAGE_ID_ATTRIBUTE)
+                        .cloned()
+                        .unwrap_or_else(|| letter.message_id.clone());
+                    return self.show_traces_of(id);
+                }
+                self.hint("no dead letter selected");
             }
             KeyCode::Char('P') => {
                 self.confirm = Some(Confirm {
@@ -145,6 +157,10 @@ mod tests {
             app.on_key(key(KeyCode::Char('y'))),
             [Effect::Act(Action::RedriveAll)]
         );
+        let mut traced = with_letters(1);
+        assert_eq!(traced.on_key(key(KeyCode::Char('t'))), [Effect::Control]);
+        assert_eq!(traced.view, crate::app::View::Traces);
+        assert_eq!(traced.traces.search.as_deref(), Some("id-0"));
         let mut empty = with_letters(0);
         assert!(empty.on_key(key(KeyCode::Char('r'))).is_empty());
         assert!(empty.on_key(key(KeyCode::Char('d'))).is_empty());

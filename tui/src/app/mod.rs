@@ -296,12 +296,13 @@ impl App {
                     Vec::new()
                 }
                 View::Traces => self.on_trace_key(key.code),
+                View::Overview if key.code == KeyCode::Char('e') => self.show_failed_traces(),
                 View::Overview | View::Help => Vec::new(),
             },
         }
     }
 
-    fn switch(&mut self, to: View) -> Vec<Effect> {
+    pub(super) fn switch(&mut self, to: View) -> Vec<Effect> {
         let before = self.control();
         self.view = to;
         self.detail = false;

@@ -23,6 +23,8 @@ pub struct Traces {
     pub typing: Option<String>,
     /// Why the last read failed.
     pub unavailable: Option<String>,
+    /// Only traces with a failed span (`e`).
+    pub errors_only: bool,
 }
 
 /// What a key of the Traces view asks for beyond its own state.
@@ -52,10 +54,11 @@ impl Traces {
             TraceFeed::List(list) => {
                 let kept = self.selected_trace().map(|t| t.trace_id.clone());
                 self.list = list;
+                let shown = self.shown();
                 self.selected = kept
-                    .and_then(|id| self.list.iter().position(|t| t.trace_id == id))
+                    .and_then(|id| shown.iter().position(|t| t.trace_id == id))
                     .unwrap_or(self.selected)
-                    .min(self.list.len().saturating_sub(1));
+                    .min(shown.len().saturating_sub(1));
                 self.unavailable = None;
             }
             TraceFeed::Spans(id, spans) => {
@@ -70,9 +73,17 @@ impl Traces {
         }
     }
 
+    /// The traces shown (all, or those with errors).
+    pub fn shown(&self) -> Vec<&TraceSummary> {
+        self.list
+            .iter()
+            .filter(|t| !self.errors_only || t.errors > 0)
+            .collect()
+    }
+
     /// The selected trace.
     pub fn selected_trace(&self) -> Option<&TraceSummary> {
-        self.list.get(self.selected)
+        self.shown().get(self.selected).copied()
     }
 
     /// Handles a key of the view.
@@ -101,8 +112,13 @@ impl Traces {
                 _ => Ask::Nothing,
             };
         }
-        let count = self.list.len();
+        let count = self.shown().len();
         match code {
+            KeyCode::Char('e') => {
+                self.errors_only = !self.errors_only;
+                self.selected = 0;
+                Ask::Nothing
+            }
             KeyCode::Char('/') => {
                 self.typing = Some(String::new());
                 Ask::Nothing
@@ -147,6 +163,32 @@ impl Traces {
 }
 
 impl super::App {
+    /// Opens the Traces view on the traces holding `id` (an order, message or trace id).
+    pub(super) fn show_traces_of(&mut self, id: String) -> Vec<Effect> {
+        self.traces.open = None;
+        self.traces.typing = None;
+        self.traces.search = Some(id);
+        self.traces.selected = 0;
+        let mut effects = self.switch(View::Traces);
+        if effects.is_empty() {
+            effects.push(Effect::Control);
+        }
+        effects
+    }
+
+    /// Opens the Traces view on the traces with a failed span.
+    pub(super) fn show_failed_traces(&mut self) -> Vec<Effect> {
+        self.traces.open = None;
+        self.traces.search = None;
+        self.traces.errors_only = true;
+        self.traces.selected = 0;
+        let mut effects = self.switch(View::Traces);
+        if effects.is_empty() {
+            effects.push(Effect::Control);
+        }
+        effects
+    }
+
     /// A key of the Traces view (the search being typed takes every key).
     pub(super) fn on_trace_key(&mut self, code: KeyCode) -> Vec<Effect> {
         match self.traces.on_key(code) {
@@ -203,5 +245,15 @@ mod tests {
         assert_eq!(traces.unavailable.as_deref(), Some("busy"));
         traces.on_key(KeyCode::Esc);
         assert_eq!(traces.read(), TraceRead::Recent);
+
+        let mut failed = summary("c");
+        failed.errors = 2;
+        traces.take(TraceFeed::List(vec![summary("a"), failed]));
+        traces.on_key(KeyCode::Char('e'));
+        assert_eq!(traces.shown().len(), 1);
+        assert_eq!(
+            traces.selected_trace().map(|t| t.trace_id.as_str()),
+            Some("c")
+        );
     }
 }

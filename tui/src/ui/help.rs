@@ -30,8 +30,11 @@ pub const KEYS: [(&str, &str); 19] = [
     ("y / n", "answer a question"),
     ("/", "search logs; traces by trace, order or message id"),
     ("c / v", "logs of one component / minimum level"),
+    (
+        "e / t",
+        "failed traces (Overview, Traces) / a dead letter's trace",
+    ),
     ("PgUp PgDn", "scroll the logs a page; G follows the end"),
-    ("", ""),
     ("", "targets: flags, then env, then .devstack/state.json"),
     ("", "Components and Logs: a running `devstack up`"),
 ];

@@ -89,7 +89,7 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
         None => Line::from(Span::styled(
             match app.view {
                 View::DeadLetters => {
-                    "j/k move  Enter open  r redrive  R all  d delete  P purge  ? help  q quit"
+                    "j/k move  Enter open  r redrive  R all  d delete  P purge  t trace  q quit"
                 }
                 View::Components => {
                     "j/k move  r restart  x stop  s start  Enter logs  ? help  q quit"
@@ -101,8 +101,10 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
                 View::Traces if app.traces.typing.is_some() => {
                     "a trace, order or message id  Enter search  Esc cancel"
                 }
-                View::Traces => "j/k move  Enter open  / search  l logs  Esc back  ? help  q quit",
-                _ => "1-6/Tab views  space freeze  +/- refresh  ? help  q quit",
+                View::Traces => {
+                    "j/k move  Enter open  / search  e errors  l logs  Esc back  q quit"
+                }
+                _ => "1-6/Tab views  e failed traces  space freeze  +/- refresh  ? help  q quit",
             },
             Style::new().fg(Color::DarkGray),
         )),

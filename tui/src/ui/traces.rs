@@ -44,6 +44,12 @@ fn note_line(app: &App) -> Line<'static> {
     } else {
         spans.push(Text::styled("recent traces, newest first", dim));
     }
+    if traces.errors_only {
+        spans.push(Text::styled(
+            "  only those with errors (e: all)",
+            Style::new().fg(Color::Red),
+        ));
+    }
     if let Some(why) = &traces.unavailable {
         spans.push(Text::styled(
             format!("  {why}"),
@@ -54,7 +60,8 @@ fn note_line(app: &App) -> Line<'static> {
 }
 
 fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
-    let rows = app.traces.list.iter().map(|t| {
+    let shown = app.traces.shown();
+    let rows = shown.iter().map(|t| {
         let errors = if t.errors > 0 {
             Text::styled(t.errors.to_string(), Style::new().fg(Color::Red))
         } else {
@@ -82,8 +89,8 @@ fn draw_list(frame: &mut Frame, app: &App, area: Rect) {
     let header = [
         "started", "root", "services", "took", "spans", "errors", "order",
     ];
-    let mut state = TableState::default()
-        .with_selected((!app.traces.list.is_empty()).then_some(app.traces.selected));
+    let mut state =
+        TableState::default().with_selected((!shown.is_empty()).then_some(app.traces.selected));
     frame.render_stateful_widget(
         Table::new(rows, widths)
             .header(Row::new(header).style(Style::new().add_modifier(Modifier::BOLD)))
