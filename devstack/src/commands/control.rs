@@ -27,15 +27,7 @@ pub async fn start(paths: &Paths, component: String) -> anyhow::Result<()> {
 async fn act(paths: &Paths, request: Request, done: &str) -> anyhow::Result<()> {
     let name = request.component().unwrap_or_default().to_string();
     let started = Instant::now();
-    let response = client::request(&paths.control_socket(), &request).await?;
-    if !response.ok {
-        anyhow::bail!(
-            "{}",
-            response
-                .error
-                .unwrap_or_else(|| "the request failed".into())
-        );
-    }
+    let response = client::carried_out(&paths.control_socket(), &request).await?;
     let status = response.components.iter().find(|c| c.name == name);
     match status {
         Some(c) if c.state == ComponentState::Ready => println!(

@@ -24,15 +24,7 @@ pub async fn run(paths: &Paths, args: TraceArgs) -> anyhow::Result<()> {
         (_, _, Some(id)) => TraceQuery::MessageId(id),
         _ => anyhow::bail!("say which journey: --order-id, --trace-id or --message-id"),
     };
-    let response = client::request(&paths.control_socket(), &Request::Trace { query }).await?;
-    if !response.ok {
-        anyhow::bail!(
-            "{}",
-            response
-                .error
-                .unwrap_or_else(|| "the request failed".into())
-        );
-    }
+    let response = client::carried_out(&paths.control_socket(), &Request::Trace { query }).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&response.spans)?);
     } else if response.spans.is_empty() {

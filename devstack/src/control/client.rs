@@ -20,6 +20,23 @@ pub enum ControlError {
     /// The connection broke, or the answer was not one.
     #[error("the running devstack did not answer: {0}")]
     NoAnswer(String),
+    /// The stack answered that it could not do it.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// As [`request`], and an answer that says the request failed is an error with its reason.
+pub async fn carried_out(socket: &Path, asked: &Request) -> Result<Response, ControlError> {
+    let response = request(socket, asked).await?;
+    if response.ok {
+        Ok(response)
+    } else {
+        Err(ControlError::Refused(
+            response
+                .error
+                .unwrap_or_else(|| "the request failed".into()),
+        ))
+    }
 }
 
 /// Sends `request` to the stack listening at `socket` and returns its answer.
