@@ -6,10 +6,16 @@
 //!   its oldest message and its dead-letter target.
 //! - `GET /_slipway/queues/{name}/messages?limit=N` — up to N (default 100, at most 1,000)
 //!   messages in send order, in any state, with their attributes.
+//! - `GET /_slipway/messages/{id}/history` — what happened to one message, oldest first
+//!   (sent, delay ended, received with its receive count and visibility timeout, visibility
+//!   changed or run out, deleted, dead-lettered, moved, expired, purged), the time it spent
+//!   delayed, waiting and in flight, and the trace it belongs to; see [`crate::history`].
+//!   404 for a message the emulator no longer remembers.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -19,6 +25,7 @@ use serde::Serialize;
 
 use crate::core::rates::Rates;
 use crate::core::{AttributeData, MessageState, Sqs};
+use crate::history::History;
 
 /// One queue's statistics.
 #[derive(Debug, Serialize)]
@@ -168,4 +175,37 @@ pub async fn messages(
         })
         .collect();
     Json(peeked).into_response()
+}
+
+/// `GET /_slipway/messages/{id}/history`.
+pub async fn message_history(
+    State(sqs): State<Arc<Sqs>>,
+    Extension(history): Extension<Option<Arc<History>>>,
+    Path(id): Path<String>,
+) -> Response {
+    let error = |status: StatusCode, message: String| {
+        (status, Json(serde_json::json!({"error": message}))).into_response()
+    };
+    let Ok(message_id) = uuid::Uuid::parse_str(&id) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("{id:?} is not a message id (a UUID, as SendMessage returns)"),
+        );
+    };
+    let Some(history) = history else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "this emulator keeps no message history (it was started with a capacity of 0)".into(),
+        );
+    };
+    match history.get(message_id, sqs.now_micros()) {
+        Some(view) => Json(view).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no message {message_id} in the emulator's history (unknown, or forgotten: it keeps the last {} messages)",
+                history.capacity()
+            ),
+        ),
+    }
 }

@@ -15,7 +15,10 @@
 //!   [`listener`] is its connection loop (header-read timeout, bounded graceful drain).
 //! - [`persist`]: the optional data directory — a journal of the core's changes with snapshot
 //!   compaction, replayed at start, so queues and messages survive a restart or a crash.
-//! - [`dev_api`]: developer endpoints outside the AWS API (queue stats, side-effect-free peek).
+//! - [`history`]: each message's life (sent, waited, received, deleted, dead-lettered…) for the
+//!   history endpoint, and cut into phases that devstack puts in the sender's trace.
+//! - [`dev_api`]: developer endpoints outside the AWS API (queue stats, side-effect-free peek,
+//!   message histories).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), sqs_emulator::server::StartError> {
@@ -26,6 +29,7 @@
 
 pub mod core;
 pub mod dev_api;
+pub mod history;
 pub mod listener;
 pub mod persist;
 pub mod protocol;

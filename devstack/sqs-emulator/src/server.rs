@@ -19,6 +19,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::core::{Clock, ErrorKind, Sqs, SqsError, SqsSettings, SystemClock};
+use crate::history::{self, History, PhaseSink};
 use crate::listener::DEFAULT_HEADER_READ_TIMEOUT;
 use crate::persist::{PersistError, PersistOptions, Recovery, Store};
 use crate::protocol::context::RequestContext;
@@ -28,8 +29,12 @@ use crate::protocol::{WireResponse, json, query};
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
 /// The axum router serving `sqs`.
-pub fn router(sqs: Arc<Sqs>) -> Router {
+pub fn router(sqs: Arc<Sqs>, history: Option<Arc<History>>) -> Router {
     Router::new()
+        .route(
+            "/_slipway/messages/{id}/history",
+            get(crate::dev_api::message_history),
+        )
         .route("/health", get(|| async { "ok" }))
         .route("/_slipway/queues", get(crate::dev_api::queues))
         .route(
@@ -39,6 +44,7 @@ pub fn router(sqs: Arc<Sqs>) -> Router {
         .route("/", post(handle).get(handle_get))
         .route("/{*path}", post(handle).get(handle_get))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .layer(axum::Extension(history))
         .with_state(sqs)
 }
 
@@ -152,6 +158,8 @@ pub struct EmulatorBuilder {
     clock: Option<Arc<dyn Clock>>,
     persist: Option<PersistOptions>,
     header_read_timeout: Duration,
+    history_capacity: usize,
+    phases: Option<Arc<dyn PhaseSink>>,
 }
 
 impl Default for EmulatorBuilder {
@@ -161,6 +169,8 @@ impl Default for EmulatorBuilder {
             clock: None,
             persist: None,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            history_capacity: history::DEFAULT_CAPACITY,
+            phases: None,
         }
     }
 }
@@ -192,6 +202,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How many messages' histories to keep for `/_slipway/messages/{id}/history`
+    /// ([`history::DEFAULT_CAPACITY`] by default; 0 keeps none and records nothing).
+    pub fn message_history(mut self, capacity: usize) -> Self {
+        self.history_capacity = capacity;
+        self
+    }
+
+    /// Hands the phases of messages that carry a trace context (waiting, in flight, dead
+    /// letter…) to `sink`, to become spans in their senders' traces. Needs a history.
+    pub fn phases(mut self, sink: Arc<dyn PhaseSink>) -> Self {
+        self.phases = Some(sink);
+        self
+    }
+
     /// Binds `addr` (port 0 for any free port), restores persisted state, and serves in a
     /// background task.
     pub async fn bind(self, addr: SocketAddr) -> Result<Emulator, StartError> {
@@ -206,8 +230,13 @@ impl EmulatorBuilder {
             Some(options) => Some(open_store(&sqs, options).await?),
             None => None,
         };
+        let history = (self.history_capacity > 0).then(|| {
+            let history = Arc::new(History::new(self.history_capacity, self.phases));
+            sqs.attach_observer(history.clone());
+            history
+        });
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(sqs.clone());
+        let app = router(sqs.clone(), history);
         let task = tokio::spawn(crate::listener::serve(
             listener,
             app,

@@ -8,12 +8,14 @@
 //! - [`move_tasks`]: message move tasks (DLQ redrive).
 //! - [`rates`]: recent sends, receives and deletes per second, for the stats endpoint.
 //! - [`changes`]: the durable changes a journal records, and rebuilding from them.
+//! - [`life`]: message events (sent, received, deleted, dead-lettered…) for an observer.
 //! - [`clock`]: time, controllable in tests. [`error`]: AWS error kinds and messages.
 
 pub mod attributes;
 pub mod changes;
 pub mod clock;
 pub mod error;
+pub mod life;
 pub mod limits;
 pub mod message;
 pub mod move_tasks;
@@ -33,6 +35,7 @@ pub use attributes::{QueueConfig, RedrivePolicy};
 pub use changes::{Change, ChangeSink, QueueRecord, Restorer, Synced};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorKind, Result, SqsError};
+pub use life::{LifeEvent, LifeEventKind, LifeObserver};
 pub use message::{AttributeData, AttributeValue, Attributes, Message};
 pub use queue::{Delivery, Depths, MessageState, NewMessage, Peeked, SendOutcome, Totals};
 
@@ -147,6 +150,7 @@ pub struct Sqs {
     next_uid: AtomicU64,
     pub(crate) move_tasks: move_tasks::MoveTasks,
     journal: OnceLock<Arc<dyn ChangeSink>>,
+    observer: OnceLock<Arc<dyn LifeObserver>>,
 }
 
 impl std::fmt::Debug for Sqs {
@@ -167,6 +171,7 @@ impl Sqs {
             next_uid: AtomicU64::new(1),
             move_tasks: move_tasks::MoveTasks::default(),
             journal: OnceLock::new(),
+            observer: OnceLock::new(),
         })
     }
 
@@ -178,6 +183,32 @@ impl Sqs {
             for queue in queues.values() {
                 queue.inner.lock().state.record_changes();
             }
+        }
+    }
+
+    /// Reports every message event from now on to `observer` (once; later calls are
+    /// ignored).
+    pub fn attach_observer(&self, observer: Arc<dyn LifeObserver>) {
+        let queues = self.queues.read();
+        if self.observer.set(observer).is_ok() {
+            for queue in queues.values() {
+                queue.inner.lock().state.record_events();
+            }
+        }
+    }
+
+    /// Now in µs since the epoch, for message events: the clock's millisecond with the
+    /// system clock's microseconds when the two agree on it (they do unless a test or the
+    /// virtual clock moved time), so that events line up with the spans of other processes.
+    pub fn now_micros(&self) -> u64 {
+        let millis = self.now();
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        if system / 1000 == millis {
+            system
+        } else {
+            millis * 1000
         }
     }
 
@@ -212,6 +243,12 @@ impl Sqs {
             let changes = inner.state.take_changes();
             if !changes.is_empty() {
                 journal.append(changes);
+            }
+        }
+        if let Some(observer) = self.observer.get() {
+            let events = inner.state.take_events();
+            if !events.is_empty() {
+                observer.observe(&queue.name, &queue.arn, self.now_micros(), events);
             }
         }
         result
@@ -363,6 +400,9 @@ impl Sqs {
         let mut state = QueueState::new(uid, fifo);
         if self.journal.get().is_some() {
             state.record_changes();
+        }
+        if self.observer.get().is_some() {
+            state.record_events();
         }
         let queue = Arc::new(Queue {
             name: name.to_string(),

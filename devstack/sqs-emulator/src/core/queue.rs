@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use super::attributes::QueueConfig;
 use super::changes::Change;
 use super::error::{ErrorKind, Result, SqsError};
+use super::life::{self, LifeEvent, LifeEventKind};
 use super::limits::{self, DEDUP_WINDOW_MILLIS, MAX_IN_FLIGHT_FIFO, MAX_IN_FLIGHT_STANDARD};
 use super::message::{self, Attributes, Message};
 use super::rates::{Event, RateMeter, Rates};
@@ -162,6 +163,8 @@ pub struct QueueState {
     rates: RateMeter,
     /// Durable changes not yet taken by the journal; `None` when nothing is journaled.
     changes: Option<Vec<Change>>,
+    /// Message events not yet taken by the observer; `None` when nothing observes them.
+    events: Option<Vec<LifeEvent>>,
 }
 
 impl QueueState {
@@ -185,6 +188,7 @@ impl QueueState {
             totals: Totals::default(),
             rates: RateMeter::default(),
             changes: None,
+            events: None,
         }
     }
 
@@ -209,6 +213,32 @@ impl QueueState {
     fn record(&mut self, change: impl FnOnce(u64) -> Change) {
         if let Some(changes) = &mut self.changes {
             changes.push(change(self.uid));
+        }
+    }
+
+    /// Starts recording message events for an observer.
+    pub fn record_events(&mut self) {
+        self.events.get_or_insert_with(Vec::new);
+    }
+
+    /// The message events recorded since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<LifeEvent> {
+        self.events.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Records an event of the message at `seq`, when events are observed.
+    fn note(
+        &mut self,
+        seq: u64,
+        at_millis: Option<u64>,
+        kind: impl FnOnce(&Message) -> LifeEventKind,
+    ) {
+        if let (Some(events), Some(entry)) = (&mut self.events, self.entries.get(&seq)) {
+            events.push(LifeEvent {
+                message_id: entry.message.id,
+                at_millis,
+                kind: kind(&entry.message),
+            });
         }
     }
 
@@ -250,6 +280,16 @@ impl QueueState {
             if at > now {
                 break;
             }
+            if self.events.is_some() {
+                let delayed = self
+                    .entries
+                    .get(&seq)
+                    .is_some_and(|e| matches!(e.state, MessageState::Delayed(_)));
+                self.note(seq, Some(at), |_| match delayed {
+                    true => LifeEventKind::DelayEnded,
+                    false => LifeEventKind::VisibleAgain,
+                });
+            }
             self.transition(seq, MessageState::Ready);
         }
         let retention = config.retention_seconds * 1000;
@@ -257,6 +297,9 @@ impl QueueState {
             if sent_at.saturating_add(retention) > now {
                 break;
             }
+            self.note(seq, Some(sent_at.saturating_add(retention)), |_| {
+                LifeEventKind::Expired
+            });
             self.remove(seq);
             self.record(|uid| Change::Removed { uid, seq });
         }
@@ -341,7 +384,11 @@ impl QueueState {
         } else {
             MessageState::Ready
         };
-        self.insert_recorded(message, state);
+        let seq = self.insert_recorded(message, state);
+        self.note(seq, None, |m| LifeEventKind::Sent {
+            delay_millis: delay,
+            trace: life::trace_of(m),
+        });
         self.totals.sent += 1;
         self.rates.count(Event::Sent, now);
         Ok(SendOutcome {
@@ -365,13 +412,17 @@ impl QueueState {
                 message.group_id = Some(Arc::from("default"));
             }
         }
-        self.insert_recorded(message, MessageState::Ready);
+        let seq = self.insert_recorded(message, MessageState::Ready);
+        self.note(seq, None, |m| LifeEventKind::MovedIn {
+            dead_letter_from: m.dead_letter_source_arn().map(Arc::from),
+            trace: life::trace_of(m),
+        });
         self.totals.sent += 1;
         self.rates.count(Event::Sent, now);
     }
 
-    /// Inserts a new message and records it for the journal.
-    fn insert_recorded(&mut self, message: Message, state: MessageState) {
+    /// Inserts a new message and records it for the journal; returns its place.
+    fn insert_recorded(&mut self, message: Message, state: MessageState) -> u64 {
         let journaled = self.changes.is_some().then(|| message.clone());
         let seq = self.insert(message, state);
         if let Some(message) = journaled {
@@ -386,6 +437,7 @@ impl QueueState {
                 delayed_until,
             });
         }
+        seq
     }
 
     fn remember_dedup(&mut self, key: String, expires_at: u64, message: &Message) {
@@ -529,6 +581,10 @@ impl QueueState {
             (None, Some(_)) => false,
         };
         if exhausted {
+            self.note(seq, None, |m| LifeEventKind::DeadLettered {
+                receive_count: m.receive_count,
+                max_receive_count: max_receive_count.unwrap_or_default(),
+            });
             // Not recorded here: the caller records the removal once the message is on the
             // DLQ, so a crash in between duplicates it rather than losing it.
             if let Some(message) = self.remove(seq) {
@@ -558,6 +614,10 @@ impl QueueState {
                 receive_count,
                 first_received_at,
             });
+            self.note(seq, None, |_| LifeEventKind::Received {
+                receive_count,
+                visibility_millis: visibility_ms,
+            });
         }
     }
 
@@ -571,6 +631,7 @@ impl QueueState {
             .get(&seq)
             .is_some_and(|e| e.receipt_nonce == nonce)
         {
+            self.note(seq, None, |_| LifeEventKind::Deleted);
             self.remove(seq);
             self.record(|uid| Change::Removed { uid, seq });
             self.totals.deleted += 1;
@@ -603,6 +664,9 @@ impl QueueState {
         } else {
             MessageState::InFlight(now + timeout_ms)
         };
+        self.note(seq, None, |_| LifeEventKind::VisibilityChanged {
+            timeout_millis: timeout_ms,
+        });
         self.transition(seq, state);
         Ok(())
     }
@@ -611,6 +675,7 @@ impl QueueState {
     pub fn purge(&mut self) {
         let seqs: Vec<u64> = self.entries.keys().copied().collect();
         for seq in seqs {
+            self.note(seq, None, |_| LifeEventKind::Purged);
             self.remove(seq);
         }
         self.record(|uid| Change::Purged { uid });
@@ -648,6 +713,7 @@ impl QueueState {
         } else {
             self.ready.first().copied()?
         };
+        self.note(seq, None, |_| LifeEventKind::MovedOut);
         self.remove(seq).map(|message| DeadLetter { seq, message })
     }
 
