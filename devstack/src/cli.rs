@@ -201,6 +201,10 @@ pub struct SqsArgs {
     /// stops the start and changes nothing.
     #[arg(long, requires = "data_dir")]
     pub repair: bool,
+    /// How many messages' histories to keep for `GET /_slipway/messages/{id}/history`, the
+    /// oldest forgotten first; 0 records none.
+    #[arg(long, default_value_t = sqs_emulator::history::DEFAULT_CAPACITY)]
+    pub message_history: usize,
 }
 
 impl Cli {

@@ -26,7 +26,9 @@ pub async fn run(paths: &Paths, args: SqsArgs) -> anyhow::Result<()> {
         region: args.region.clone(),
         account_id: args.account_id.clone(),
     };
-    let mut builder = Emulator::builder().settings(settings);
+    let mut builder = Emulator::builder()
+        .settings(settings)
+        .message_history(args.message_history);
     if let Some(dir) = &args.data_dir {
         let mut options = PersistOptions::new(dir);
         options.fsync = args.fsync;

@@ -4,7 +4,11 @@
 //! the SQS send (with the message id), the worker's `process` span continuing it through the
 //! message's `traceparent` (outcome `ok`), the Postgres statements under each — found by its
 //! order id, parents correct. A poison message's `process` span says `dead_letter` and why,
-//! with the send to the DLQ under it. Probes are not traced. Log lines carry the trace id.
+//! with the send to the DLQ under it. The emulator's spans hold the queue's part: the order's
+//! message waited (`orders wait`), was in flight, and was deleted; a message that failed
+//! while Postgres was down was received twice — two `orders in flight` spans, two `process`
+//! spans, the visibility change between them. Probes are not traced. Log lines carry the
+//! trace id.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -88,7 +92,7 @@ async fn an_order_is_one_trace_from_the_request_through_the_queue_to_the_databas
         .unwrap_or_else(|| panic!("{created}"))
         .to_string();
     let spans = spans_until(&store, TraceQuery::OrderId(order_id.clone()), |spans| {
-        has(spans, "POST /v1/orders") && has(spans, "process orders")
+        has(spans, "POST /v1/orders") && has(spans, "process orders") && has(spans, "orders delete")
     })
     .await;
 
@@ -130,6 +134,7 @@ async fn an_order_is_one_trace_from_the_request_through_the_queue_to_the_databas
             .any(|s| s.name == "INSERT orders" && s.attributes["db.system.name"] == "postgresql"),
         "the INSERT in the request's trace"
     );
+    queue_part(&spans, send, process);
     let by_message = store.find(&TraceQuery::MessageId(message_id));
     assert!(
         by_message.iter().any(|s| s.span_id == server.span_id),
@@ -138,16 +143,16 @@ async fn an_order_is_one_trace_from_the_request_through_the_queue_to_the_databas
 
     // A poison message: dead-lettered at once, with the reason, the DLQ send under it.
     let sqs = devstack::launch::sqs::client(&stack.env()["AWS_ENDPOINT_URL"]);
-    let poison = sqs
-        .send_message()
+    let poison_trace = "0af7651916cd43dd8448eb211c80319c";
+    sqs.send_message()
         .queue_url(&stack.env()["SQS_QUEUE_URL"])
         .message_body("not json")
+        .message_attributes("traceparent", traceparent(poison_trace))
         .send()
         .await
         .unwrap();
-    let poison_id = poison.message_id().unwrap().to_string();
-    let spans = spans_until(&store, TraceQuery::MessageId(poison_id), |spans| {
-        has(spans, "process orders") && has(spans, "send orders-dlq")
+    let spans = spans_until(&store, TraceQuery::TraceId(poison_trace.into()), |spans| {
+        has(spans, "process orders") && has(spans, "send orders-dlq") && has(spans, "orders delete")
     })
     .await;
     let process = named(&spans, "process orders")[0];
@@ -163,6 +168,8 @@ async fn an_order_is_one_trace_from_the_request_through_the_queue_to_the_databas
         dlq_send.parent_span_id.as_deref(),
         Some(process.span_id.as_str())
     );
+
+    retried_while_postgres_is_down(&mut stack, &store, &sqs).await;
 
     // Probes and scrapes are logged, not traced (devstack polled /health until ready).
     assert!(
@@ -181,6 +188,98 @@ async fn an_order_is_one_trace_from_the_request_through_the_queue_to_the_databas
         "the access log line carries the trace id"
     );
     stack.stop().await;
+}
+
+/// The emulator's part of a message's journey, under the send span: it waited, was in flight
+/// for the one receive the worker's `process` span handled, and was deleted.
+fn queue_part(spans: &[Span], send: &Span, process: &Span) {
+    let wait = named(spans, "orders wait")[0];
+    assert_eq!(wait.service, "sqs");
+    assert_eq!(wait.parent_span_id.as_deref(), Some(send.span_id.as_str()));
+    assert_eq!(wait.attribute("slipway.sqs.phase"), Some("waiting"));
+    assert!(wait.start_unix_nano >= send.start_unix_nano);
+    assert!(wait.end_unix_nano <= process.start_unix_nano + 1_000_000);
+    let in_flight = named(spans, "orders in flight")[0];
+    assert_eq!(in_flight.attributes["slipway.sqs.receive_count"], 1);
+    assert_eq!(in_flight.attribute("slipway.sqs.ended_by"), Some("deleted"));
+    assert!(
+        in_flight
+            .attributes
+            .contains_key("slipway.sqs.visibility_timeout_seconds")
+    );
+    assert_eq!(in_flight.start_unix_nano, wait.end_unix_nano);
+    assert_eq!(
+        in_flight.attribute("messaging.message.id"),
+        process.attribute("messaging.message.id")
+    );
+}
+
+/// Postgres is stopped: the worker's first try fails (`retry`, the message's visibility set to
+/// the back-off), Postgres comes back, the second receive succeeds. The trace shows both.
+async fn retried_while_postgres_is_down(
+    stack: &mut Stack,
+    store: &SpanStore,
+    sqs: &aws_sdk_sqs::Client,
+) {
+    let postgres = stack.id("postgres").unwrap();
+    stack.stop_component(postgres).await.unwrap();
+    let trace = "5759e988bd862e3fe1be46a994272793";
+    let body = serde_json::json!({"type": "order.submitted", "order": {
+        "id": uuid::Uuid::new_v4(), "customer_id": "retried",
+        "items": [{"sku": "R-1", "quantity": 1, "unit_price_cents": 100}]}});
+    sqs.send_message()
+        .queue_url(&stack.env()["SQS_QUEUE_URL"])
+        .message_body(body.to_string())
+        .message_attributes("traceparent", traceparent(trace))
+        .send()
+        .await
+        .unwrap();
+    let outcome = |outcome: &'static str| {
+        move |spans: &[Span]| {
+            spans
+                .iter()
+                .any(|s| s.name == "process orders" && s.attribute("outcome") == Some(outcome))
+        }
+    };
+    spans_until(store, TraceQuery::TraceId(trace.into()), outcome("retry")).await;
+    stack.start_component(postgres).await.unwrap();
+    let spans = spans_until(store, TraceQuery::TraceId(trace.into()), |spans| {
+        outcome("ok")(spans) && has(spans, "orders delete")
+    })
+    .await;
+    let flights = named(&spans, "orders in flight");
+    let processes = named(&spans, "process orders");
+    assert!(flights.len() >= 2, "at least two receives: {flights:#?}");
+    assert_eq!(
+        flights.len(),
+        processes.len(),
+        "one process span per receive"
+    );
+    let first = flights
+        .iter()
+        .find(|s| s.attributes["slipway.sqs.receive_count"] == 1)
+        .unwrap();
+    assert_eq!(
+        first.attribute("slipway.sqs.ended_by"),
+        Some("visibility_timeout")
+    );
+    let change = named(&spans, "orders change visibility")[0];
+    assert_eq!(
+        change.parent_span_id.as_deref(),
+        Some(first.span_id.as_str())
+    );
+    assert!(
+        named(&spans, "orders wait").len() >= 2,
+        "it waited again before its redelivery"
+    );
+}
+
+fn traceparent(trace_id: &str) -> aws_sdk_sqs::types::MessageAttributeValue {
+    aws_sdk_sqs::types::MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(format!("00-{trace_id}-b7ad6b7169203331-01"))
+        .build()
+        .unwrap()
 }
 
 /// Whether a statement span's text holds a value rather than placeholders (it must not).

@@ -398,8 +398,24 @@ fn span(id: &str, parent: Option<&str>, name: &str, kind: SpanKind, at_ms: (u64,
     }
 }
 
+/// A span of the emulator: the queue's part of the journey, in phase `phase`.
+fn queue_span(id: &str, name: &str, phase: &str, receive: u64, at_ms: (u64, u64)) -> Span {
+    let mut span = span(id, Some("d"), name, SpanKind::Internal, at_ms);
+    span.service = "sqs".into();
+    span.attributes
+        .insert("slipway.sqs.phase".into(), phase.into());
+    span.attributes
+        .insert("slipway.sqs.receive_count".into(), receive.into());
+    span
+}
+
 fn journey() -> Vec<Span> {
     vec![
+        queue_span("q1", "orders wait", "waiting", 0, (8, 10)),
+        queue_span("q2", "orders in flight", "in_flight", 1, (10, 22)),
+        queue_span("q3", "orders wait", "waiting", 1, (22, 30)),
+        queue_span("q4", "orders in flight", "in_flight", 2, (30, 38)),
+        queue_span("q5", "orders delete", "deleted", 2, (38, 38)),
         span("a", None, "POST /v1/orders", SpanKind::Server, (0, 12)),
         span("b", Some("a"), "EVALSHA", SpanKind::Client, (1, 2)),
         span("c", Some("a"), "INSERT orders", SpanKind::Client, (2, 4)),

@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
+use sqs_emulator::history::PhaseSink;
 use sqs_emulator::persist::{PersistOptions, Recovery};
 use sqs_emulator::server::{Emulator, StartError};
 
@@ -20,13 +22,18 @@ pub const REGION: &str = "us-east-1";
 
 /// Starts the embedded emulator on 127.0.0.1:`port`, keeping its queues and messages in
 /// `data_dir` when one is given (a persistent stack), in memory otherwise. `repair`: start
-/// even over a damaged data file, keeping what can be read (see `persist::replay`).
+/// even over a damaged data file, keeping what can be read (see `persist::replay`). With
+/// `phases`, the life of every message that carries a trace context goes there as spans.
 pub async fn start_embedded(
     port: u16,
     data_dir: Option<&Path>,
     repair: bool,
+    phases: Option<Arc<dyn PhaseSink>>,
 ) -> Result<Emulator, LaunchError> {
     let mut builder = Emulator::builder();
+    if let Some(sink) = phases {
+        builder = builder.phases(sink);
+    }
     if let Some(dir) = data_dir {
         let mut options = PersistOptions::new(dir);
         options.repair = repair;

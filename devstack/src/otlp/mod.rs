@@ -7,8 +7,10 @@
 //! - [`convert`]: OTLP's messages into flat spans.
 //! - [`receiver`]: the HTTP and gRPC endpoints.
 //! - [`forward`]: `--otlp-forward URL`.
+//! - [`queue_spans`]: the embedded emulator's message phases as spans of the `sqs` service.
 
 pub mod convert;
 pub mod forward;
+pub mod queue_spans;
 pub mod receiver;
 pub mod store;

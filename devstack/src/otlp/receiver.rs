@@ -39,7 +39,8 @@ pub struct Sink {
 }
 
 impl Sink {
-    fn take(&self, request: ExportTraceServiceRequest) {
+    /// Forwards `request` (when set) and keeps its spans.
+    pub fn take(&self, request: ExportTraceServiceRequest) {
         if let Some(forward) = &self.forward {
             forward.send(&request);
         }

@@ -1,7 +1,9 @@
 //! The Traces view: the running stack's recent traces (root, services, duration, spans,
 //! errors, order), or those a search found; Enter opens the selected one as a waterfall — each
 //! span under its parent, with its service, duration and a bar on the trace's time line,
-//! consumer and producer spans (the queue's part) marked, failures in red.
+//! consumer and producer spans marked, failures in red. The emulator's spans (the queue's
+//! part, told by their `slipway.sqs.phase`) are drawn as what they are: waiting `░`, delayed
+//! `·`, in flight `▓` (a redelivery says so), a dead letter `✖` in red, a delete `✓`.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -114,18 +116,13 @@ fn draw_waterfall(frame: &mut Frame, id: &str, spans: &[Span], area: Rect) {
                 SpanKind::Consumer => "⇢ ",
                 _ => "",
             };
-            let label: String = format!("{}{marker}{}", "  ".repeat(row.depth), span.name)
+            let (glyph, colour, note) = bar_style(span);
+            let label: String = format!("{}{marker}{}{note}", "  ".repeat(row.depth), span.name)
                 .chars()
                 .take(label_width)
                 .collect();
             let from = ((row.offset * bar_width as f64) as usize).min(bar_width - 1);
             let width = ((row.width * bar_width as f64) as usize).clamp(1, bar_width - from);
-            let colour = match (span.status, span.kind) {
-                (SpanStatus::Error, _) => Color::Red,
-                (_, SpanKind::Producer | SpanKind::Consumer) => Color::Magenta,
-                (_, SpanKind::Server) => Color::Cyan,
-                _ => Color::Green,
-            };
             Line::from(vec![
                 Text::raw(format!("{label:<label_width$} ")),
                 Text::styled(
@@ -137,10 +134,46 @@ fn draw_waterfall(frame: &mut Frame, id: &str, spans: &[Span], area: Rect) {
                     seconds(Some(span.duration_nanos() as f64 / 1e9))
                 )),
                 Text::raw(" ".repeat(from)),
-                Text::styled("█".repeat(width), Style::new().fg(colour)),
+                Text::styled(glyph.repeat(width), Style::new().fg(colour)),
             ])
         })
         .collect();
-    let title = format!("Trace {id}  (Enter/Esc back, l its logs)");
+    let title = format!(
+        "Trace {id}  (Enter/Esc back, l its logs; queue: ░ waiting ▓ in flight ✖ dead letter)"
+    );
     frame.render_widget(Paragraph::new(lines).block(block(&title)), area);
+}
+
+/// The bar's glyph and colour, and a note after the name: by the queue phase for the
+/// emulator's spans, by kind and status for the rest.
+fn bar_style(span: &Span) -> (&'static str, Color, String) {
+    let failed = span.status == SpanStatus::Error;
+    let receive = span
+        .attributes
+        .get("slipway.sqs.receive_count")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    match span.attribute("slipway.sqs.phase") {
+        Some("waiting") => ("░", Color::Yellow, String::new()),
+        Some("delayed") => ("·", Color::Blue, String::new()),
+        Some("in_flight") if receive > 1 => (
+            "▓",
+            Color::Magenta,
+            format!(" (redelivery, receive {receive})"),
+        ),
+        Some("in_flight") => ("▓", Color::Magenta, String::new()),
+        Some("dead_lettered") => ("✖", Color::Red, String::new()),
+        Some("deleted") => ("✓", Color::Green, String::new()),
+        Some("visibility_change") => ("↺", Color::Magenta, String::new()),
+        Some("expired" | "purged") => ("✖", Color::Red, String::new()),
+        _ => {
+            let colour = match (failed, span.kind) {
+                (true, _) => Color::Red,
+                (_, SpanKind::Producer | SpanKind::Consumer) => Color::Magenta,
+                (_, SpanKind::Server) => Color::Cyan,
+                _ => Color::Green,
+            };
+            ("█", colour, String::new())
+        }
+    }
 }

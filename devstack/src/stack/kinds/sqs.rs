@@ -1,8 +1,11 @@
 //! SQS: the embedded emulator (default, in this process) or ElasticMQ in a container. Once up,
 //! the declared queues are created through the SQS API, whatever the backend, and apps get
-//! `AWS_ENDPOINT_URL`, the region and credentials, and `SQS_QUEUE_URL`/`SQS_DLQ_URL`.
+//! `AWS_ENDPOINT_URL`, the region and credentials, and `SQS_QUEUE_URL`/`SQS_DLQ_URL`. The
+//! embedded emulator reports each traced message's life (waiting, in flight, dead letter…) as
+//! spans into the stack's traces ([`crate::otlp::queue_spans`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::{Kind, Plan, StackOptions, container};
 use crate::cli::BackendChoice;
@@ -10,25 +13,33 @@ use crate::component::{Instance, Recipe};
 use crate::config::DevstackConfig;
 use crate::launch::LaunchError;
 use crate::launch::sqs::{self, EmbeddedSqs};
+use crate::otlp::queue_spans::QueueSpans;
+use crate::otlp::receiver::Sink;
 
 /// The kind.
 #[derive(Debug)]
 pub struct Sqs;
 
 /// The embedded emulator on a fixed port, with its data directory (in memory when `None`: a
-/// restart starts it empty).
+/// restart starts it empty), its message phases going to the stack's traces when it keeps
+/// them.
 #[derive(Debug)]
 pub struct EmbeddedRecipe {
     port: u16,
     data_dir: Option<PathBuf>,
     repair: bool,
+    telemetry: Option<Sink>,
 }
 
 #[async_trait::async_trait]
 impl Recipe for EmbeddedRecipe {
     async fn start(&self) -> Result<Box<dyn Instance>, LaunchError> {
+        let phases = self
+            .telemetry
+            .clone()
+            .map(|sink| Arc::new(QueueSpans(sink)) as Arc<dyn sqs_emulator::history::PhaseSink>);
         let emulator =
-            sqs::start_embedded(self.port, self.data_dir.as_deref(), self.repair).await?;
+            sqs::start_embedded(self.port, self.data_dir.as_deref(), self.repair, phases).await?;
         Ok(Box::new(EmbeddedSqs(emulator)))
     }
 }
@@ -53,6 +64,7 @@ impl Kind for Sqs {
                 port: plan.port,
                 data_dir: (!plan.options.ephemeral).then(|| plan.data.join("sqs")),
                 repair: plan.options.repair,
+                telemetry: plan.options.telemetry.clone(),
             })),
             BackendChoice::Docker => container("sqs"),
             BackendChoice::Native => Err(LaunchError::Unsupported(
