@@ -14,6 +14,12 @@ use serde::{Deserialize, Serialize};
 pub const ORDER_ID: &str = "order.id";
 /// The span attribute holding an SQS message id (OpenTelemetry's messaging conventions).
 pub const MESSAGE_ID: &str = "messaging.message.id";
+/// The attribute of the emulator's spans naming the part of a message's life they cover:
+/// `waiting`, `delayed`, `in_flight`, `visibility_change`, `deleted`, `dead_lettered`,
+/// `moved`, `expired`, `purged`.
+pub const QUEUE_PHASE: &str = "slipway.sqs.phase";
+/// The attribute of the emulator's spans holding the message's receive count.
+pub const RECEIVE_COUNT: &str = "slipway.sqs.receive_count";
 
 /// How an operation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -83,6 +89,28 @@ impl Span {
     /// A string attribute, if set.
     pub fn attribute(&self, key: &str) -> Option<&str> {
         self.attributes.get(key).and_then(serde_json::Value::as_str)
+    }
+
+    /// The glyph a waterfall draws this span's bar with: the queue's phases as what they are
+    /// (waiting `░`, delayed `·`, in flight `▓`, a dead letter or a loss `✖`, a delete `✓`, a
+    /// visibility change `↺`), any other span `█`.
+    pub fn bar_glyph(&self) -> &'static str {
+        match self.attribute(QUEUE_PHASE) {
+            Some("waiting") => "░",
+            Some("delayed") => "·",
+            Some("in_flight") => "▓",
+            Some("dead_lettered" | "expired" | "purged") => "✖",
+            Some("deleted") => "✓",
+            Some("visibility_change") => "↺",
+            _ => "█",
+        }
+    }
+
+    /// For the emulator's in-flight span of a redelivered message: its receive count (2 for
+    /// the first redelivery).
+    pub fn redelivery(&self) -> Option<u64> {
+        let count = self.attributes.get(RECEIVE_COUNT)?.as_u64()?;
+        (self.attribute(QUEUE_PHASE) == Some("in_flight") && count > 1).then_some(count)
     }
 }
 

@@ -258,7 +258,9 @@ async fn every_message_is_accounted_for_exactly_once_through_service_database_an
     let redis = NativeRedis::start(&redis_binary, &redis_options)
         .await
         .unwrap();
-    let emulator = sqs_launch::start_embedded(0, None, false, None).await.unwrap();
+    let emulator = sqs_launch::start_embedded(0, None, false, None)
+        .await
+        .unwrap();
     let endpoint = emulator.endpoint();
     let client = sqs_launch::client(&endpoint);
     let declared = [

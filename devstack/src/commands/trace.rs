@@ -75,7 +75,7 @@ fn one_trace(id: &str, spans: &[&Span]) -> String {
 fn line(span: &Span, row: WaterfallRow) -> String {
     let from = ((row.offset * BAR as f64) as usize).min(BAR - 1);
     let width = ((row.width * BAR as f64) as usize).clamp(1, BAR - from);
-    let bar = format!("{}{}", " ".repeat(from), "█".repeat(width));
+    let bar = format!("{}{}", " ".repeat(from), span.bar_glyph().repeat(width));
     let failed = if span.status == SpanStatus::Error {
         format!(
             "  ERROR {}",
@@ -84,7 +84,11 @@ fn line(span: &Span, row: WaterfallRow) -> String {
     } else {
         String::new()
     };
-    let name = format!("{}{}", "  ".repeat(row.depth), span.name);
+    let redelivery = span
+        .redelivery()
+        .map(|n| format!(" (redelivery {n})"))
+        .unwrap_or_default();
+    let name = format!("{}{}{redelivery}", "  ".repeat(row.depth), span.name);
     format!(
         "  {name:<44} {:<10} {:>9}  |{bar:<BAR$}|{failed}\n",
         span.service,
@@ -160,6 +164,31 @@ mod tests {
             BAR / 2
         );
         assert_eq!(duration(850_000), "850µs");
+    }
+
+    #[test]
+    fn the_queues_part_is_drawn_as_waiting_and_in_flight() {
+        let mut spans = [
+            span("a", None, "send orders", 0, 1_000_000),
+            span("w", Some("a"), "orders wait", 1_000_000, 2_000_000),
+            span("f", Some("a"), "orders in flight", 2_000_000, 4_000_000),
+        ];
+        let phase = |span: &mut Span, phase: &str, receives: u64| {
+            span.attributes
+                .insert(trace::QUEUE_PHASE.into(), phase.into());
+            span.attributes
+                .insert(trace::RECEIVE_COUNT.into(), receives.into());
+        };
+        phase(&mut spans[1], "waiting", 1);
+        phase(&mut spans[2], "in_flight", 2);
+        let text = waterfall(&spans);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[2].contains('░') && !lines[2].contains('█'), "{text}");
+        assert!(lines[3].contains('▓'), "{text}");
+        assert!(
+            lines[3].contains("orders in flight (redelivery 2)"),
+            "{text}"
+        );
         assert_eq!(duration(1_520_000_000), "1.52s");
     }
 }

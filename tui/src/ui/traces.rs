@@ -147,33 +147,20 @@ fn draw_waterfall(frame: &mut Frame, id: &str, spans: &[Span], area: Rect) {
 /// The bar's glyph and colour, and a note after the name: by the queue phase for the
 /// emulator's spans, by kind and status for the rest.
 fn bar_style(span: &Span) -> (&'static str, Color, String) {
-    let failed = span.status == SpanStatus::Error;
-    let receive = span
-        .attributes
-        .get("slipway.sqs.receive_count")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    match span.attribute("slipway.sqs.phase") {
-        Some("waiting") => ("░", Color::Yellow, String::new()),
-        Some("delayed") => ("·", Color::Blue, String::new()),
-        Some("in_flight") if receive > 1 => (
-            "▓",
-            Color::Magenta,
-            format!(" (redelivery, receive {receive})"),
-        ),
-        Some("in_flight") => ("▓", Color::Magenta, String::new()),
-        Some("dead_lettered") => ("✖", Color::Red, String::new()),
-        Some("deleted") => ("✓", Color::Green, String::new()),
-        Some("visibility_change") => ("↺", Color::Magenta, String::new()),
-        Some("expired" | "purged") => ("✖", Color::Red, String::new()),
-        _ => {
-            let colour = match (failed, span.kind) {
-                (true, _) => Color::Red,
-                (_, SpanKind::Producer | SpanKind::Consumer) => Color::Magenta,
-                (_, SpanKind::Server) => Color::Cyan,
-                _ => Color::Green,
-            };
-            ("█", colour, String::new())
-        }
-    }
+    let glyph = span.bar_glyph();
+    let note = span
+        .redelivery()
+        .map(|n| format!(" (redelivery, receive {n})"))
+        .unwrap_or_default();
+    let colour = match (glyph, span.status, span.kind) {
+        ("░", ..) => Color::Yellow,
+        ("·", ..) => Color::Blue,
+        ("▓" | "↺", ..) => Color::Magenta,
+        ("✓", ..) => Color::Green,
+        ("✖", ..) | (_, SpanStatus::Error, _) => Color::Red,
+        (_, _, SpanKind::Producer | SpanKind::Consumer) => Color::Magenta,
+        (_, _, SpanKind::Server) => Color::Cyan,
+        _ => Color::Green,
+    };
+    (glyph, colour, note)
 }
