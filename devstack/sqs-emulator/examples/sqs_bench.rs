@@ -7,14 +7,19 @@
 //!   10 from 16 tasks; messages/s.
 //! - `receive ENDPOINT QUEUE SAMPLES`: SAMPLES receives of 10 messages from QUEUE (visibility
 //!   timeout 0, so the queue keeps its depth); median and p99 latency.
+//!
+//! With `SQS_BENCH_TRACEPARENT` set, every message sent carries it as a `traceparent`
+//! attribute.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, SendMessageBatchRequestEntry,
+};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -28,14 +33,28 @@ fn client(endpoint: &str) -> Client {
     Client::from_conf(config)
 }
 
+/// `SQS_BENCH_TRACEPARENT`, when set: a W3C `traceparent` put on every message, as a traced
+/// producer would (the emulator then reports each message's phases as spans).
+static TRACEPARENT: LazyLock<Option<MessageAttributeValue>> = LazyLock::new(|| {
+    let value = std::env::var("SQS_BENCH_TRACEPARENT").ok()?;
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .ok()
+});
+
 fn batch(body: &str) -> Vec<SendMessageBatchRequestEntry> {
     (0..10)
         .filter_map(|i| {
-            SendMessageBatchRequestEntry::builder()
+            let entry = SendMessageBatchRequestEntry::builder()
                 .id(i.to_string())
-                .message_body(body)
-                .build()
-                .ok()
+                .message_body(body);
+            let entry = match &*TRACEPARENT {
+                Some(value) => entry.message_attributes("traceparent", value.clone()),
+                None => entry,
+            };
+            entry.build().ok()
         })
         .collect()
 }
