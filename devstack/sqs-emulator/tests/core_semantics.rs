@@ -114,16 +114,22 @@ async fn change_visibility_zero_makes_visible_now_and_bad_handles_are_refused() 
     let again = receive(&sqs, &q, 1).await;
     assert_eq!(again.len(), 1);
 
-    let stale = sqs
+    // An earlier receive's handle still works on a standard queue, as AWS documents.
+    sqs.change_visibility(&q, &got[0].receipt_handle, 0)
+        .unwrap();
+    let third = receive(&sqs, &q, 1).await;
+    assert_eq!(third.len(), 1, "visible again at once");
+    sqs.delete_message(&q, &third[0].receipt_handle).unwrap();
+    let gone = sqs
         .change_visibility(&q, &got[0].receipt_handle, 10)
         .unwrap_err();
-    assert_eq!(stale.kind, ErrorKind::InvalidParameterValue);
+    assert_eq!(gone.kind, ErrorKind::InvalidParameterValue);
     assert!(
-        stale
-            .message
-            .ends_with("Reason: The receipt handle has expired."),
+        gone.message.ends_with(
+            "Reason: Message does not exist or is not available for visibility timeout change."
+        ),
         "{}",
-        stale.message
+        gone.message
     );
 
     let garbage = sqs.delete_message(&q, "garbage").unwrap_err();
@@ -247,7 +253,10 @@ async fn a_message_received_past_max_receive_count_moves_to_the_dlq() {
         dead[0].message.dead_letter_source_arn(),
         Some(q.arn.as_str())
     );
-    assert_eq!(dead[0].message.receive_count, 1);
+    assert_eq!(
+        dead[0].message.receive_count, 3,
+        "a dead letter keeps its two receives; this is its third"
+    );
 
     let sources = sqs.dead_letter_sources(&dlq, None, None).unwrap();
     assert_eq!(
@@ -550,4 +559,46 @@ async fn long_poll_wakes_on_send() {
         waited < Duration::from_secs(4),
         "woke on send, not at the deadline: {waited:?}"
     );
+}
+
+#[tokio::test]
+async fn a_purge_clears_a_fifo_queues_deduplication_window() {
+    let (sqs, _clock) = setup();
+    let q = create(
+        &sqs,
+        "purged.fifo",
+        &[("FifoQueue", "True"), ("ContentBasedDeduplication", "TRUE")],
+    );
+    let first = sqs.send(&q, fifo_body("x", "g", "same")).unwrap();
+    sqs.purge_queue(&q).unwrap();
+    let again = sqs.send(&q, fifo_body("x", "g", "same")).unwrap();
+    assert_ne!(
+        first.message_id, again.message_id,
+        "a new message, not a duplicate"
+    );
+    assert_eq!(depth(&sqs, &q, "ApproximateNumberOfMessages"), "1");
+}
+
+#[tokio::test]
+async fn on_a_fifo_queue_only_the_latest_handle_of_a_message_in_flight_changes_visibility() {
+    let (sqs, clock) = setup();
+    let q = create(
+        &sqs,
+        "strict.fifo",
+        &[("FifoQueue", "true"), ("VisibilityTimeout", "5")],
+    );
+    sqs.send(&q, fifo_body("x", "g", "d1")).unwrap();
+    let first = receive(&sqs, &q, 1).await;
+    clock.advance(Duration::from_secs(5));
+    let expired = sqs
+        .change_visibility(&q, &first[0].receipt_handle, 10)
+        .unwrap_err();
+    assert_eq!(expired.kind, ErrorKind::MessageNotInflight);
+    let second = receive(&sqs, &q, 1).await;
+    let stale = sqs
+        .change_visibility(&q, &first[0].receipt_handle, 10)
+        .unwrap_err();
+    assert!(stale.message.ends_with("The receipt handle has expired."));
+    sqs.change_visibility(&q, &second[0].receipt_handle, 10)
+        .unwrap();
 }

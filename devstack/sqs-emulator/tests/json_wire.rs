@@ -95,11 +95,40 @@ async fn errors_have_aws_json_shape_and_query_error_header() {
         &endpoint,
         None,
         "AmazonSQS.SendMessage",
-        r#"{"QueueUrl":"orders","MessageBody":"x"}"#,
+        r#"{"QueueUrl":"http://localhost/orders","MessageBody":"x"}"#,
     )
     .await;
     assert_eq!(status, 404);
     assert_eq!(header.as_deref(), Some("InvalidAddress;Sender"));
+
+    // A bare queue name addresses the queue, as AWS accepts.
+    call(
+        &endpoint,
+        None,
+        "AmazonSQS.CreateQueue",
+        r#"{"QueueName":"by-name"}"#,
+    )
+    .await;
+    let (status, _, body) = call(
+        &endpoint,
+        None,
+        "AmazonSQS.SendMessage",
+        r#"{"QueueUrl":"by-name","MessageBody":"x"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, header, _) = call(
+        &endpoint,
+        None,
+        "AmazonSQS.SendMessageBatch",
+        r#"{"QueueUrl":"by-name","Entries":null}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        header.as_deref(),
+        Some("AWS.SimpleQueueService.EmptyBatchRequest;Sender")
+    );
 }
 
 #[tokio::test]

@@ -221,3 +221,42 @@ async fn batches_and_errors_in_xml() {
         "{bad}"
     );
 }
+
+#[tokio::test]
+async fn a_bare_queue_name_and_a_fifo_queues_type_over_query() {
+    let emulator = common::start().await;
+    let endpoint = emulator.emulator.endpoint();
+    post(
+        &endpoint,
+        &[("Action", "CreateQueue"), ("QueueName", "bare-name")],
+    )
+    .await;
+    let (status, sent) = post(
+        &endpoint,
+        &[
+            ("Action", "SendMessage"),
+            ("QueueUrl", "bare-name"),
+            ("MessageBody", "by name"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    assert!(element(&sent, "MessageId").is_some(), "{sent}");
+
+    let (status, refused) = post(
+        &endpoint,
+        &[
+            ("Action", "SetQueueAttributes"),
+            ("QueueUrl", "bare-name"),
+            ("Attribute.1.Name", "FifoQueue"),
+            ("Attribute.1.Value", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(element(&refused, "Code"), Some("InvalidAttributeName"));
+    assert_eq!(
+        element(&refused, "Message"),
+        Some("Unknown Attribute FifoQueue.")
+    );
+}

@@ -1079,3 +1079,99 @@ async fn fifo_queue_over_the_sdk() {
         Some("InvalidParameterValue")
     );
 }
+
+#[tokio::test]
+async fn the_fifo_attribute_over_set_queue_attributes_and_a_dead_letters_receive_count() {
+    let sqs = start().await;
+    let standard = sqs.create("plain").await;
+    let err = sqs
+        .client
+        .set_queue_attributes()
+        .queue_url(&standard)
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(err.code(), Some("InvalidAttributeName"));
+    assert_eq!(err.message(), Some("Unknown Attribute FifoQueue."));
+
+    let fifo = sqs
+        .client
+        .create_queue()
+        .queue_name("typed.fifo")
+        .attributes(QueueAttributeName::FifoQueue, "True")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sqs.client
+        .set_queue_attributes()
+        .queue_url(&fifo)
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap();
+    let err = sqs
+        .client
+        .set_queue_attributes()
+        .queue_url(&fifo)
+        .attributes(QueueAttributeName::FifoQueue, "false")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(err.code(), Some("InvalidAttributeValue"));
+
+    // A dead letter arrives with the receives it had: 1 on the source, 2 with this one.
+    let dlq = sqs.create("counted-dlq").await;
+    let dlq_arn = sqs.arn(&dlq).await;
+    let source = sqs
+        .client
+        .create_queue()
+        .queue_name("counted")
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"1"}}"#),
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sqs.client
+        .send_message()
+        .queue_url(&source)
+        .message_body("poison")
+        .send()
+        .await
+        .unwrap();
+    for expected in [1, 0] {
+        let got = sqs
+            .client
+            .receive_message()
+            .queue_url(&source)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.messages().len(), expected);
+    }
+    let dead = sqs
+        .client
+        .receive_message()
+        .queue_url(&dlq)
+        .message_system_attribute_names(
+            aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+        )
+        .send()
+        .await
+        .unwrap();
+    let count = dead.messages()[0]
+        .attributes()
+        .unwrap()
+        .get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+        .cloned();
+    assert_eq!(count.as_deref(), Some("2"));
+}

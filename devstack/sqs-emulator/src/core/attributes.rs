@@ -102,9 +102,12 @@ impl QueueConfig {
 
     /// Whether a queue named `name` with these attributes is FIFO; checks name and attribute agree.
     pub fn fifo_from_create(name: &str, attributes: &BTreeMap<String, String>) -> Result<bool> {
-        let fifo = match attributes.get("FifoQueue").map(String::as_str) {
+        let fifo = match attributes
+            .get("FifoQueue")
+            .map(|v| parse_bool("FifoQueue", v))
+        {
             None => false,
-            Some("true") => true,
+            Some(Ok(true)) => true,
             Some(_) if !name.ends_with(".fifo") => {
                 return Err(SqsError::unknown_attribute("FifoQueue"));
             }
@@ -164,8 +167,13 @@ impl QueueConfig {
                     Some(value.to_string())
                 };
             }
+            // A standard queue does not know the attribute; a FIFO queue accepts `true` (no
+            // change) and refuses to become standard.
             "FifoQueue" => {
-                if !creating {
+                if !self.fifo {
+                    return Err(SqsError::unknown_attribute(name));
+                }
+                if !parse_bool(name, value)? && !creating {
                     return Err(SqsError::new(
                         ErrorKind::InvalidAttributeValue,
                         "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
@@ -414,9 +422,28 @@ mod tests {
                 .apply(&map(&[("FifoQueue", "true")]), false)
                 .unwrap_err()
                 .message,
-            "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported."
+            "Unknown Attribute FifoQueue."
         );
         assert!(config.apply(&map(&[("Bogus", "1")]), true).is_err());
+    }
+
+    #[test]
+    fn a_fifo_queue_keeps_its_type_and_booleans_ignore_case() {
+        let mut config = QueueConfig::new(true);
+        config.apply(&map(&[("FifoQueue", "TRUE")]), false).unwrap();
+        config
+            .apply(&map(&[("ContentBasedDeduplication", "True")]), false)
+            .unwrap();
+        assert_eq!(config.render()["ContentBasedDeduplication"], "true");
+        let refused = config
+            .apply(&map(&[("FifoQueue", "false")]), false)
+            .unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::InvalidAttributeValue);
+        assert_eq!(
+            refused.message,
+            "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported."
+        );
+        assert!(QueueConfig::fifo_from_create("a.fifo", &map(&[("FifoQueue", "True")])).unwrap());
     }
 
     #[test]

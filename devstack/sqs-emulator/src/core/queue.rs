@@ -401,10 +401,13 @@ impl QueueState {
     }
 
     /// Adds a message moved from another queue (a dead-letter move or a redrive): ready at
-    /// once, receive count reset, send time kept.
+    /// once, send time kept. A dead letter keeps its receive count, as in SQS; a message a
+    /// move task brings back starts again from none.
     pub fn push_moved(&mut self, mut message: Message, now: u64) {
-        message.receive_count = 0;
-        message.first_received_at = None;
+        if message.dead_letter_source_arn().is_none() {
+            message.receive_count = 0;
+            message.first_received_at = None;
+        }
         if self.fifo {
             self.next_sequence_number += 1;
             message.set_sequence_number(Some(self.next_sequence_number));
@@ -640,7 +643,12 @@ impl QueueState {
         Ok(())
     }
 
-    /// Sets the visibility of an in-flight message: visible again `timeout_ms` from now.
+    /// Sets the visibility of a received message: visible again `timeout_ms` from now.
+    ///
+    /// On a standard queue, as AWS documents, any handle of a message still there works — one
+    /// whose visibility timeout ran out, or an earlier receive's — and the change applies; a
+    /// message gone is `InvalidParameterValue`. A FIFO queue takes only the latest receive's
+    /// handle, of a message still in flight (its group's order depends on it).
     pub fn change_visibility(
         &mut self,
         config: &QueueConfig,
@@ -650,14 +658,29 @@ impl QueueState {
     ) -> Result<()> {
         self.tick(config, now);
         let (seq, nonce) = self.decode_receipt(handle)?;
-        let Some(entry) = self.entries.get(&seq).filter(|e| e.receipt_nonce == nonce) else {
-            return Err(SqsError::receipt_handle_expired(handle));
-        };
-        if !matches!(entry.state, MessageState::InFlight(_)) {
-            return Err(SqsError::new(
-                ErrorKind::MessageNotInflight,
+        let gone = || {
+            SqsError::invalid_parameter(
+                "ReceiptHandle",
+                handle,
                 "Message does not exist or is not available for visibility timeout change.",
-            ));
+            )
+        };
+        let Some(entry) = self.entries.get(&seq) else {
+            return Err(gone());
+        };
+        if self.fifo && entry.receipt_nonce != nonce {
+            return Err(SqsError::receipt_handle_expired(handle));
+        }
+        match entry.state {
+            MessageState::InFlight(_) => {}
+            MessageState::Ready if !self.fifo => {}
+            MessageState::Ready => {
+                return Err(SqsError::new(
+                    ErrorKind::MessageNotInflight,
+                    "Message does not exist or is not available for visibility timeout change.",
+                ));
+            }
+            MessageState::Delayed(_) => return Err(gone()),
         }
         let state = if timeout_ms == 0 {
             MessageState::Ready
@@ -671,13 +694,16 @@ impl QueueState {
         Ok(())
     }
 
-    /// Removes every message. Dedup ids are kept, as in SQS.
+    /// Removes every message, and a FIFO queue's deduplication ids with them (as in SQS: a
+    /// message sent again after a purge is accepted).
     pub fn purge(&mut self) {
         let seqs: Vec<u64> = self.entries.keys().copied().collect();
         for seq in seqs {
             self.note(seq, None, |_| LifeEventKind::Purged);
             self.remove(seq);
         }
+        self.dedup.clear();
+        self.dedup_expiry.clear();
         self.record(|uid| Change::Purged { uid });
     }
 

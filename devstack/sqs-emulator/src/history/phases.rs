@@ -221,7 +221,9 @@ impl Timeline {
                     _ => None,
                 };
                 out.push(instant);
-                self.receive_count = 0;
+                if dead_letter_from.is_none() {
+                    self.receive_count = 0;
+                }
                 self.start(PhaseKind::Waiting, queue, at);
             }
             LifeEventKind::MovedOut => self.close(message_id, at, "moved", &mut out),

@@ -29,11 +29,15 @@ impl RequestContext {
     }
 }
 
-/// The queue a `QueueUrl` names: its last two path segments are account and name.
+/// The queue a `QueueUrl` names: its last two path segments are account and name. A bare
+/// queue name (no scheme, no slash) names a queue of the default account, as AWS accepts.
 pub fn resolve_queue(sqs: &Sqs, queue_url: Option<&str>) -> Result<Arc<Queue>> {
     let url = queue_url
         .filter(|u| !u.is_empty())
         .ok_or_else(|| SqsError::missing_parameter("QueueUrl"))?;
+    if !url.contains(['/', ':']) {
+        return sqs.queue(&sqs.settings().account_id, url);
+    }
     let path = match url.split_once("://") {
         Some((_, rest)) => rest.split_once('/').map_or("", |(_, path)| path),
         None => url,
@@ -72,8 +76,15 @@ mod tests {
                 "{url}"
             );
         }
+        assert_eq!(resolve_queue(&sqs, Some("orders")).unwrap().name, "orders");
         assert_eq!(
-            resolve_queue(&sqs, Some("orders")).unwrap_err().kind,
+            resolve_queue(&sqs, Some("nope")).unwrap_err().kind,
+            ErrorKind::QueueDoesNotExist
+        );
+        assert_eq!(
+            resolve_queue(&sqs, Some("http://h/orders"))
+                .unwrap_err()
+                .kind,
             ErrorKind::InvalidAddress
         );
         assert_eq!(

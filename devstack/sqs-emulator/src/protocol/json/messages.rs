@@ -69,7 +69,7 @@ pub fn send_message(call: &Call<'_>, request: SendMessageRequest) -> Result<Send
 #[serde(rename_all = "PascalCase")]
 pub struct SendMessageBatchRequest {
     queue_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::shapes::null_as_empty")]
     entries: Vec<SendBatchEntry>,
 }
 
@@ -306,7 +306,7 @@ pub fn delete_message(call: &Call<'_>, request: DeleteMessageRequest) -> Result<
 #[serde(rename_all = "PascalCase")]
 pub struct DeleteMessageBatchRequest {
     queue_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::shapes::null_as_empty")]
     entries: Vec<DeleteBatchEntry>,
 }
 
@@ -397,7 +397,7 @@ pub fn change_message_visibility(
 #[serde(rename_all = "PascalCase")]
 pub struct ChangeVisibilityBatchRequest {
     queue_url: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::shapes::null_as_empty")]
     entries: Vec<ChangeVisibilityBatchEntry>,
 }
 

@@ -11,6 +11,14 @@ use crate::core::{
     AttributeData, AttributeValue, Attributes, ErrorKind, NewMessage, Result, SqsError,
 };
 
+/// A list that may come as `null` (read as empty, so an empty batch is `EmptyBatchRequest`,
+/// not a malformed request).
+pub fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 /// An integer that SDKs may send as a number or a string.
 pub fn lenient_int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
     #[derive(Deserialize)]
