@@ -601,4 +601,51 @@ async fn on_a_fifo_queue_only_the_latest_handle_of_a_message_in_flight_changes_v
     assert!(stale.message.ends_with("The receipt handle has expired."));
     sqs.change_visibility(&q, &second[0].receipt_handle, 10)
         .unwrap();
+    clock.advance(Duration::from_secs(10));
+    let late = sqs
+        .delete_message(&q, &second[0].receipt_handle)
+        .unwrap_err();
+    assert!(
+        late.message.ends_with("The receipt handle has expired."),
+        "{}",
+        late.message
+    );
+    assert_eq!(
+        depth(&sqs, &q, "ApproximateNumberOfMessages"),
+        "1",
+        "not deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_fifo_batch_without_group_or_deduplication_ids_fails_as_a_whole() {
+    let (sqs, _clock) = setup();
+    let q = create(&sqs, "batch.fifo", &[("FifoQueue", "true")]);
+    let no_group = vec![("a".to_string(), body("x"))];
+    let err = sqs.send_batch(&q, no_group).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidParameterValue);
+    assert_eq!(
+        err.message,
+        "The request must contain the parameter MessageGroupId."
+    );
+    let no_dedup = vec![
+        ("a".to_string(), fifo_body("x", "g", "d")),
+        (
+            "b".to_string(),
+            NewMessage {
+                dedup_id: None,
+                ..fifo_body("y", "g", "")
+            },
+        ),
+    ];
+    let err = sqs.send_batch(&q, no_dedup).unwrap_err();
+    assert!(
+        err.message
+            .starts_with("The queue should either have ContentBasedDeduplication")
+    );
+    assert_eq!(
+        depth(&sqs, &q, "ApproximateNumberOfMessages"),
+        "0",
+        "nothing sent"
+    );
 }

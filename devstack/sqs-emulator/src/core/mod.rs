@@ -620,7 +620,9 @@ impl Sqs {
         Ok(outcome)
     }
 
-    /// Sends a batch: the batch is checked as a whole (size), then each entry on its own.
+    /// Sends a batch: the batch is checked as a whole (size; on a FIFO queue, every entry's
+    /// group and deduplication id, which AWS checks before any entry), then each entry on its
+    /// own.
     pub fn send_batch(
         &self,
         queue: &Queue,
@@ -630,6 +632,23 @@ impl Sqs {
             "SendMessageBatchRequestEntry",
             entries.iter().map(|(id, _)| id.as_str()),
         )?;
+        let config = queue.config();
+        if config.fifo {
+            if entries.iter().any(|(_, m)| m.group_id.is_none()) {
+                return Err(SqsError::new(
+                    ErrorKind::InvalidParameterValue,
+                    "The request must contain the parameter MessageGroupId.",
+                ));
+            }
+            if !config.content_based_deduplication
+                && entries.iter().any(|(_, m)| m.dedup_id.is_none())
+            {
+                return Err(SqsError::new(
+                    ErrorKind::InvalidParameterValue,
+                    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+                ));
+            }
+        }
         let total: usize = entries
             .iter()
             .map(|(_, m)| {

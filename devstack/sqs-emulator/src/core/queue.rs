@@ -626,9 +626,18 @@ impl QueueState {
 
     /// Deletes the message a receipt handle names. A well-formed handle of a message that is
     /// gone, or that was received again since, is accepted and changes nothing (as in SQS).
+    /// On a FIFO queue a handle whose visibility timeout ran out is refused as expired: the
+    /// message is its group's next again, and may be someone else's.
     pub fn delete(&mut self, config: &QueueConfig, handle: &str, now: u64) -> Result<()> {
         self.tick(config, now);
         let (seq, nonce) = self.decode_receipt(handle)?;
+        if self.fifo
+            && self.entries.get(&seq).is_some_and(|e| {
+                e.receipt_nonce != nonce || !matches!(e.state, MessageState::InFlight(_))
+            })
+        {
+            return Err(SqsError::receipt_handle_expired(handle));
+        }
         if self
             .entries
             .get(&seq)
