@@ -110,7 +110,13 @@ fn context_of(headers: &HeaderMap) -> RequestContext {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    RequestContext::from_host(host)
+    let mut context = RequestContext::from_host(host);
+    context.trace_header = headers
+        .get("x-amzn-trace-id")
+        .and_then(|h| h.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    context
 }
 
 fn into_response(wire: WireResponse) -> Response {
@@ -354,7 +360,10 @@ impl Emulator {
             Err(join) => Err(std::io::Error::other(join)),
         };
         if let Some(persistence) = self.persistence.take() {
+            // Awaited, not only aborted: the task holds the store (and so the directory's
+            // lock) until it is dropped, and a restart in the same directory needs the lock.
             persistence.compactor.abort();
+            let _ = persistence.compactor.await;
             let store = persistence.store;
             tokio::task::spawn_blocking(move || store.close())
                 .await

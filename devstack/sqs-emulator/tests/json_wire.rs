@@ -6,6 +6,7 @@
 
 mod common;
 
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use serde_json::{Value, json};
 
 async fn call(
@@ -194,4 +195,52 @@ async fn the_health_endpoint_answers() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn an_x_amzn_trace_id_header_becomes_the_messages_aws_trace_header() {
+    let sqs = common::start().await;
+    let url = sqs.create("traced").await;
+    let header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    let http = reqwest::Client::new();
+    for (target, body) in [
+        (
+            "AmazonSQS.SendMessage",
+            json!({"QueueUrl": url, "MessageBody": "one"}),
+        ),
+        (
+            "AmazonSQS.SendMessageBatch",
+            json!({"QueueUrl": url, "Entries": [{"Id": "a", "MessageBody": "two"}]}),
+        ),
+    ] {
+        let response = http
+            .post(sqs.emulator.endpoint())
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", target)
+            .header("x-amzn-trace-id", header)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let received = sqs
+        .client
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(MessageSystemAttributeName::AwsTraceHeader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(received.messages().len(), 2);
+    for message in received.messages() {
+        assert_eq!(
+            message
+                .attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::AwsTraceHeader))
+                .map(String::as_str),
+            Some(header)
+        );
+    }
 }

@@ -734,11 +734,43 @@ async fn tags_and_permissions() {
         .send()
         .await
         .unwrap();
-    let policy = sqs.attribute(&url, "Policy").await;
-    assert!(
-        policy.contains("crossaccountpermission") && policy.contains("SQS:SendMessage"),
-        "{policy}"
+    let policy: serde_json::Value =
+        serde_json::from_str(&sqs.attribute(&url, "Policy").await).unwrap();
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Sid"], "crossaccountpermission");
+    assert_eq!(
+        statement["Action"], "SQS:SendMessage",
+        "one action: a string"
     );
+    assert_eq!(
+        statement["Principal"]["AWS"],
+        "arn:aws:iam::111122223333:root"
+    );
+    sqs.client
+        .add_permission()
+        .queue_url(&url)
+        .label("two")
+        .aws_account_ids("111122223333")
+        .aws_account_ids("444455556666")
+        .actions("SendMessage")
+        .actions("ReceiveMessage")
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value =
+        serde_json::from_str(&sqs.attribute(&url, "Policy").await).unwrap();
+    let two = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "two")
+        .unwrap();
+    assert_eq!(
+        two["Action"].as_array().map(Vec::len),
+        Some(2),
+        "several: an array"
+    );
+    assert_eq!(two["Principal"]["AWS"].as_array().map(Vec::len), Some(2));
     let err = sqs
         .client
         .add_permission()
@@ -987,6 +1019,24 @@ async fn cancel_a_rate_limited_move_task() {
         .await
         .unwrap();
     assert_eq!(tasks.results()[0].status(), Some("CANCELLED"));
+
+    // A well-formed handle naming a source queue that does not exist.
+    use base64::Engine as _;
+    let unknown = base64::engine::general_purpose::STANDARD
+        .encode(r#"{"taskId":"t","sourceArn":"arn:aws:sqs:us-east-1:000000000000:no-such-queue"}"#);
+    let err = sqs
+        .client
+        .cancel_message_move_task()
+        .task_handle(unknown)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(err.code(), Some("ResourceNotFoundException"));
+    assert_eq!(
+        err.message(),
+        Some("The resource that you specified for the SourceArn parameter doesn't exist.")
+    );
 }
 
 #[tokio::test]

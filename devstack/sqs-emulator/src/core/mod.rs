@@ -934,15 +934,22 @@ fn render_policy(arn: &str, inner: &mut QueueInner) {
         inner.config.passthrough.remove("Policy");
         return;
     }
+    // As AWS writes it: one principal or action is a string, several an array.
+    let one_or_many = |items: Vec<String>| match <[String; 1]>::try_from(items) {
+        Ok([one]) => serde_json::Value::from(one),
+        Err(many) => serde_json::Value::from(many),
+    };
     let statements: Vec<serde_json::Value> = inner
         .permissions
         .iter()
         .map(|(label, p)| {
+            let principals = p.accounts.iter().map(|a| format!("arn:aws:iam::{a}:root"));
+            let actions = p.actions.iter().map(|a| format!("SQS:{a}"));
             serde_json::json!({
                 "Sid": label,
                 "Effect": "Allow",
-                "Principal": {"AWS": p.accounts.iter().map(|a| format!("arn:aws:iam::{a}:root")).collect::<Vec<_>>()},
-                "Action": p.actions.iter().map(|a| format!("SQS:{a}")).collect::<Vec<_>>(),
+                "Principal": {"AWS": one_or_many(principals.collect())},
+                "Action": one_or_many(actions.collect()),
                 "Resource": arn,
             })
         })

@@ -175,17 +175,29 @@ impl Sqs {
         Ok(handle)
     }
 
-    /// Cancels a running task; returns how many messages it moved.
+    /// Cancels a running task; returns how many messages it moved. A handle that does not
+    /// decode is `InvalidParameterValue`; one naming a source queue that does not exist, or a
+    /// task that is not running, `ResourceNotFoundException` (AWS's texts).
     pub fn cancel_message_move_task(&self, handle: &str) -> Result<u64> {
-        let valid = BASE64
+        let decoded = BASE64
             .decode(handle)
             .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .is_some_and(|v| v.get("taskId").is_some() && v.get("sourceArn").is_some());
-        if !valid {
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        let source_arn = decoded
+            .as_ref()
+            .filter(|v| v.get("taskId").is_some())
+            .and_then(|v| v.get("sourceArn"))
+            .and_then(serde_json::Value::as_str);
+        let Some(source_arn) = source_arn else {
             return Err(SqsError::new(
                 ErrorKind::InvalidParameterValue,
                 "Value for parameter TaskHandle is invalid.",
+            ));
+        };
+        if self.queue_by_arn(source_arn).is_none() {
+            return Err(SqsError::new(
+                ErrorKind::ResourceNotFound,
+                "The resource that you specified for the SourceArn parameter doesn't exist.",
             ));
         }
         let task = self

@@ -13,6 +13,9 @@ use crate::core::{ErrorKind, Queue, Result, Sqs, SqsError};
 pub struct RequestContext {
     /// `scheme://host[:port]` as the client addressed the emulator.
     pub base_url: String,
+    /// The request's `X-Amzn-Trace-Id` header: sent messages without an `AWSTraceHeader`
+    /// system attribute get it as theirs, as SQS does for X-Ray-traced senders.
+    pub trace_header: Option<String>,
 }
 
 impl RequestContext {
@@ -20,6 +23,7 @@ impl RequestContext {
     pub fn from_host(host: &str) -> Self {
         Self {
             base_url: format!("http://{host}"),
+            trace_header: None,
         }
     }
 

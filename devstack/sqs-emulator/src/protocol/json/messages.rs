@@ -11,7 +11,8 @@ use super::shapes::{
     to_wire_attributes,
 };
 use crate::core::{
-    Attributes, Delivery, ReceiveRequest, Result, SendOutcome, SqsError, limits, message,
+    Attributes, Delivery, NewMessage, ReceiveRequest, Result, SendOutcome, SqsError, limits,
+    message,
 };
 use crate::protocol::context::resolve_queue;
 
@@ -60,8 +61,17 @@ impl From<SendOutcome> for SendMessageResponse {
 /// Sends one message.
 pub fn send_message(call: &Call<'_>, request: SendMessageRequest) -> Result<SendMessageResponse> {
     let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
-    let message = request.message.into_core()?;
+    let mut message = request.message.into_core()?;
+    with_trace_header(call, &mut message);
     Ok(call.sqs.send(&queue, message)?.into())
+}
+
+/// Gives a message the request's `X-Amzn-Trace-Id` as its `AWSTraceHeader`, unless it has
+/// one of its own.
+fn with_trace_header(call: &Call<'_>, message: &mut NewMessage) {
+    if message.trace_header.is_none() {
+        message.trace_header.clone_from(&call.context.trace_header);
+    }
 }
 
 /// SendMessageBatch request.
@@ -110,7 +120,10 @@ pub fn send_message_batch(
     )?;
     for (id, entry) in ids.into_iter().zip(request.entries) {
         match entry.message.into_core() {
-            Ok(message) => valid.push((id, message)),
+            Ok(mut message) => {
+                with_trace_header(call, &mut message);
+                valid.push((id, message));
+            }
             Err(error) => failed.push(BatchFailure::from_error(id, &error)),
         }
     }
