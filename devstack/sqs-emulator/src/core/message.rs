@@ -98,6 +98,10 @@ pub fn validate_attributes(attributes: &Attributes) -> Result<usize> {
                 ),
             ));
         }
+        // String and Number values obey the body's character rules (XML 1.0's characters).
+        if let AttributeData::Text(text) = &attribute.value {
+            super::limits::validate_body_chars(text)?;
+        }
         if let (AttributeData::Text(s), "Number") = (&attribute.value, base)
             && s.trim().parse::<f64>().is_err()
         {
@@ -114,10 +118,14 @@ pub fn validate_attributes(attributes: &Attributes) -> Result<usize> {
 fn validate_attribute_name(name: &str) -> Result<()> {
     let lower = name.to_ascii_lowercase();
     let valid = !name.is_empty()
-        && name.len() <= 256
+        && name.chars().count() <= 256
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            // Letters with diacritics (Latin-1 Supplement and Latin Extended-A) are accepted
+            // by SQS, though its documentation names only ASCII.
+            .all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '\u{C0}'..='\u{17F}')
+            })
         && !name.starts_with('.')
         && !name.ends_with('.')
         && !name.contains("..")
@@ -316,6 +324,23 @@ mod tests {
             Md5Digest::of(b"hello").to_string(),
             "5d41402abc4b2a76b9719d911017c592"
         );
+    }
+
+    #[test]
+    fn attribute_names_and_values_follow_sqs_characters() {
+        let one = |name: &str, value: &str| {
+            let mut attributes = Attributes::new();
+            attributes.insert(name.into(), AttributeValue::string(value));
+            validate_attributes(&attributes)
+        };
+        assert!(one("Größe", "ok").is_ok(), "Latin letters with diacritics");
+        assert!(one("a.b-c_d", "tab\tand newline\n").is_ok());
+        for bad in ["a b", ".a", "a.", "a..b", "AWS.x", "amazon.x", "日本"] {
+            assert!(one(bad, "v").is_err(), "{bad}");
+        }
+        let control = one("name", "bell \u{7}").unwrap_err();
+        assert_eq!(control.kind, ErrorKind::InvalidMessageContents);
+        assert!(control.message.starts_with("Invalid characters found."));
     }
 
     #[test]
