@@ -225,11 +225,38 @@ impl QueueConfig {
                 } else {
                     self.passthrough.insert(name.to_string(), value.to_string());
                 }
+                self.settle_encryption(name, value);
             }
             _ if READ_ONLY.contains(&name) => return Err(SqsError::unknown_attribute(name)),
             _ => return Err(SqsError::unknown_attribute(name)),
         }
         Ok(())
+    }
+
+    /// Keeps the encryption attributes as SQS reports them after a change to one: a KMS key
+    /// turns SQS-managed encryption off and brings the data key reuse period (300 s unless
+    /// set); SQS-managed encryption turned on drops the KMS attributes.
+    fn settle_encryption(&mut self, name: &str, value: &str) {
+        let sse = &mut self.passthrough;
+        match name {
+            "KmsMasterKeyId" if !value.is_empty() => {
+                sse.insert("SqsManagedSseEnabled".into(), "false".into());
+                sse.entry("KmsDataKeyReusePeriodSeconds".into())
+                    .or_insert_with(|| "300".into());
+            }
+            "KmsMasterKeyId" => {
+                sse.remove("KmsDataKeyReusePeriodSeconds");
+            }
+            "SqsManagedSseEnabled" if value.eq_ignore_ascii_case("true") => {
+                sse.insert(name.into(), "true".into());
+                sse.remove("KmsMasterKeyId");
+                sse.remove("KmsDataKeyReusePeriodSeconds");
+            }
+            "SqsManagedSseEnabled" => {
+                sse.insert(name.into(), "false".into());
+            }
+            _ => {}
+        }
     }
 
     /// The configurable attributes as SQS returns them.
@@ -425,6 +452,28 @@ mod tests {
             "Unknown Attribute FifoQueue."
         );
         assert!(config.apply(&map(&[("Bogus", "1")]), true).is_err());
+    }
+
+    #[test]
+    fn a_kms_key_brings_its_reuse_period_and_turns_sqs_managed_encryption_off() {
+        let mut config = QueueConfig::new(false);
+        config
+            .apply(&map(&[("KmsMasterKeyId", "alias/aws/sqs")]), false)
+            .unwrap();
+        let rendered = config.render();
+        assert_eq!(rendered["KmsDataKeyReusePeriodSeconds"], "300");
+        assert_eq!(rendered["SqsManagedSseEnabled"], "false");
+        config
+            .apply(&map(&[("KmsDataKeyReusePeriodSeconds", "600")]), false)
+            .unwrap();
+        assert_eq!(config.render()["KmsDataKeyReusePeriodSeconds"], "600");
+        config
+            .apply(&map(&[("SqsManagedSseEnabled", "True")]), false)
+            .unwrap();
+        let rendered = config.render();
+        assert_eq!(rendered["SqsManagedSseEnabled"], "true");
+        assert!(!rendered.contains_key("KmsMasterKeyId"));
+        assert!(!rendered.contains_key("KmsDataKeyReusePeriodSeconds"));
     }
 
     #[test]
