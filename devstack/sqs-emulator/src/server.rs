@@ -98,10 +98,14 @@ async fn serve_query(
             Err(error) => query::error_response(&error, ""),
         }
     } else {
-        json::error_response(&SqsError::new(
-            ErrorKind::InvalidAction,
-            "No action given: send X-Amz-Target: AmazonSQS.<Action> (JSON protocol) or an Action parameter (Query protocol).",
-        ))
+        // Neither protocol's marker: answered as the Query protocol (XML) answers it.
+        query::error_response(
+            &SqsError::new(
+                ErrorKind::UnknownOperation,
+                "No action given: send X-Amz-Target: AmazonSQS.<Action> (JSON protocol) or an Action parameter (Query protocol).",
+            ),
+            &uuid::Uuid::new_v4().to_string(),
+        )
     }
 }
 

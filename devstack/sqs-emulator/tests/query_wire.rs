@@ -116,10 +116,7 @@ async fn a_message_round_trip_in_xml() {
 
     // An empty receive still has its Result element.
     let (_, empty) = post(&queue_url, &[("Action", "ReceiveMessage")]).await;
-    assert!(
-        empty.contains("<ReceiveMessageResult></ReceiveMessageResult>"),
-        "{empty}"
-    );
+    assert!(empty.contains("<ReceiveMessageResult/>"), "{empty}");
 
     // GET with a query string, as the oldest clients do.
     let listed = reqwest::get(format!(
@@ -199,7 +196,24 @@ async fn batches_and_errors_in_xml() {
         Some("AWS.SimpleQueueService.NonExistentQueue")
     );
     assert_eq!(element(&missing, "Type"), Some("Sender"));
+    assert_eq!(
+        element(&missing, "Message"),
+        Some("The specified queue does not exist for this wsdl version.")
+    );
     assert!(element(&missing, "RequestId").is_some());
+
+    // No action at all, by GET or POST: UnknownOperationException, in XML.
+    let nothing = reqwest::get(format!("{endpoint}/")).await.unwrap();
+    assert_eq!(nothing.status(), 400);
+    let nothing = nothing.text().await.unwrap();
+    assert_eq!(
+        element(&nothing, "Code"),
+        Some("UnknownOperationException"),
+        "{nothing}"
+    );
+    let (status, nothing) = post(&endpoint, &[("QueueName", "x")]).await;
+    assert_eq!(status, 400);
+    assert_eq!(element(&nothing, "Code"), Some("UnknownOperationException"));
 
     let (status, unknown) = post(&endpoint, &[("Action", "FlyToTheMoon")]).await;
     assert_eq!(status, 400);

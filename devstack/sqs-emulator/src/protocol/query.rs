@@ -108,11 +108,16 @@ pub async fn handle(
 /// The wire form of an error: `<ErrorResponse>` with the Query error code.
 pub fn error_response(error: &SqsError, request_id: &str) -> WireResponse {
     let wire = codes(error.kind);
+    // The Query protocol words this one as SQS's first API did.
+    let message = match error.kind {
+        ErrorKind::QueueDoesNotExist => "The specified queue does not exist for this wsdl version.",
+        _ => error.message.as_str(),
+    };
     let body = format!(
         "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"{NAMESPACE}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message><Detail/></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
         wire.fault.as_str(),
         escape(wire.query_code),
-        escape(&error.message)
+        escape(message)
     );
     WireResponse {
         status: wire.status,
@@ -257,11 +262,15 @@ fn success_xml(action: &str, value: &Value, request_id: &str) -> String {
     if !NO_RESULT.contains(&action) {
         // Always present for actions with a result, even an empty one (a receive that got
         // nothing): SDKs look for it.
-        let _ = write!(out, "<{action}Result>");
+        let mut fields_xml = String::new();
         if let Value::Object(fields) = value {
-            write_fields(&mut out, action, fields);
+            write_fields(&mut fields_xml, action, fields);
         }
-        let _ = write!(out, "</{action}Result>");
+        if fields_xml.is_empty() {
+            let _ = write!(out, "<{action}Result/>");
+        } else {
+            let _ = write!(out, "<{action}Result>{fields_xml}</{action}Result>");
+        }
     }
     let _ = write!(
         out,
@@ -472,7 +481,7 @@ mod tests {
         let empty = success_xml("DeleteQueue", &serde_json::json!({}), "r");
         assert!(!empty.contains("DeleteQueueResult"));
         let nothing = success_xml("ReceiveMessage", &serde_json::json!({}), "r");
-        assert!(nothing.contains("<ReceiveMessageResult></ReceiveMessageResult>"));
+        assert!(nothing.contains("<ReceiveMessageResult/>"));
     }
 
     #[test]
