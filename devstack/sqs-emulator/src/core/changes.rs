@@ -1,4 +1,5 @@
-//! Durable changes: what the core tells a journal, and how a journal's records rebuild it.
+//! Durable changes: how the core hands its [`Change`]s to a journal, and how a journal's
+//! records rebuild it ([`Restorer`]). The records themselves are [`super::record`].
 //!
 //! Every change that must survive a restart is a [`Change`], emitted in the order it happened
 //! (per queue, under the queue's lock). Each one is *absolute*, not relative — "message 7 has
@@ -9,86 +10,13 @@
 //! Visibility timeouts are not recorded: a restart makes every in-flight message visible again,
 //! as a crashed SQS host would. Move tasks and statistics are not recorded either.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use super::attributes::QueueConfig;
-use super::message::Message;
-use super::{Permission, Queue, QueueInner, Sqs};
-use crate::core::queue::QueueState;
-
-/// A queue's definition: everything about it but its messages.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct QueueRecord {
-    /// The id message records name the queue by (also in receipt handles).
-    pub uid: u64,
-    /// Owning account.
-    pub account: String,
-    /// Name.
-    pub name: String,
-    /// Attributes.
-    pub config: QueueConfig,
-    /// Tags.
-    pub tags: BTreeMap<String, String>,
-    /// Permissions by label.
-    pub permissions: BTreeMap<String, Permission>,
-    /// Created, ms since epoch.
-    pub created_at: u64,
-    /// Last attribute change, ms since epoch.
-    pub last_modified_at: u64,
-    /// The next message sequence (so numbers are not reused).
-    pub next_seq: u64,
-    /// The next FIFO sequence number.
-    pub next_sequence_number: u128,
-}
-
-/// One durable change.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Change {
-    /// A queue was created or changed (attributes, tags, permissions).
-    Queue(QueueRecord),
-    /// A queue was deleted, with its messages.
-    QueueDeleted {
-        /// The queue.
-        uid: u64,
-    },
-    /// A message was sent or moved in, or (in a snapshot) is there.
-    Put {
-        /// The queue.
-        uid: u64,
-        /// Its place in the queue.
-        seq: u64,
-        /// The message, with its receive count.
-        message: Message,
-        /// When its delay ends, ms since epoch.
-        delayed_until: Option<u64>,
-    },
-    /// A message was received.
-    Received {
-        /// The queue.
-        uid: u64,
-        /// Its place.
-        seq: u64,
-        /// Receives so far.
-        receive_count: u32,
-        /// First receive, ms since epoch.
-        first_received_at: Option<u64>,
-    },
-    /// A message was deleted, expired, or moved out.
-    Removed {
-        /// The queue.
-        uid: u64,
-        /// Its place.
-        seq: u64,
-    },
-    /// Every message of a queue was purged.
-    Purged {
-        /// The queue.
-        uid: u64,
-    },
-}
+use super::queue::QueueState;
+use super::record::{Change, QueueRecord};
+use super::{Queue, QueueInner, Sqs};
 
 /// Where the core sends its changes: the journal of a persistent emulator.
 pub trait ChangeSink: Send + Sync {

@@ -7,7 +7,8 @@
 //! - [`attributes`], [`message`], [`limits`]: validation and AWS's rules.
 //! - [`move_tasks`]: message move tasks (DLQ redrive).
 //! - [`rates`]: recent sends, receives and deletes per second, for the stats endpoint.
-//! - [`changes`]: the durable changes a journal records, and rebuilding from them.
+//! - [`record`]: the durable changes a journal records (data only).
+//! - [`changes`]: handing changes to a journal, and rebuilding from its records.
 //! - [`life`]: message events (sent, received, deleted, dead-lettered…) for an observer.
 //! - [`clock`]: time, controllable in tests. [`error`]: AWS error kinds and messages.
 
@@ -21,6 +22,7 @@ pub mod message;
 pub mod move_tasks;
 pub mod queue;
 pub mod rates;
+pub mod record;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,12 +34,13 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 pub use attributes::{QueueConfig, RedrivePolicy};
-pub use changes::{Change, ChangeSink, QueueRecord, Restorer, Synced};
+pub use changes::{ChangeSink, Restorer, Synced};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorKind, Result, SqsError};
 pub use life::{LifeEvent, LifeEventKind, LifeObserver};
 pub use message::{AttributeData, AttributeValue, Attributes, Message};
 pub use queue::{Delivery, Depths, MessageState, NewMessage, Peeked, SendOutcome, Totals};
+pub use record::{Change, QueueRecord};
 
 use queue::QueueState;
 
@@ -747,14 +750,14 @@ impl Sqs {
                 .visibility_timeout
                 .unwrap_or(config.visibility_timeout)
                 * 1000;
-            let (deliveries, dead) = state.receive(
-                config,
-                request.max_messages.max(1),
-                visibility,
+            let terms = queue::Terms {
+                max: request.max_messages.max(1),
+                visibility_ms: visibility,
                 max_receive_count,
                 now,
-            );
-            (deliveries, dead, state.next_wakeup())
+            };
+            let found = state.receive(config, terms);
+            (found.delivered, found.dead, state.next_wakeup())
         });
         if let (Some(dlq), false) = (dlq, dead.is_empty()) {
             let source: Arc<str> = Arc::from(queue.arn.as_str());
