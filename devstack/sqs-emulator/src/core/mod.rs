@@ -1,8 +1,10 @@
 //! The emulator's core: queues and messages with Amazon SQS's semantics, and nothing of HTTP.
 //!
 //! - [`Sqs`] (this module) is the registry of queues and the one entry point the protocol
-//!   adapters call. Lock order: the registry's `RwLock`, then at most one queue's `Mutex` at a
-//!   time; no lock is held across an `.await`.
+//!   adapters call: queues and their attributes here, the message actions in [`messages`],
+//!   tags and permissions in [`access`], listings paged by [`page`]. Lock order: the
+//!   registry's `RwLock`, then at most one queue's `Mutex` at a time; no lock is held across
+//!   an `.await`.
 //! - [`queue`] holds one queue's messages and their life cycle.
 //! - [`attributes`], [`message`], [`limits`]: validation and AWS's rules.
 //! - [`move_tasks`]: message move tasks (DLQ redrive).
@@ -12,6 +14,7 @@
 //! - [`life`]: message events (sent, received, deleted, dead-lettered…) for an observer.
 //! - [`clock`]: time, controllable in tests. [`error`]: AWS error kinds and messages.
 
+pub mod access;
 pub mod attributes;
 pub mod changes;
 pub mod clock;
@@ -19,7 +22,9 @@ pub mod error;
 pub mod life;
 pub mod limits;
 pub mod message;
+pub mod messages;
 pub mod move_tasks;
+pub mod page;
 pub mod queue;
 pub mod rates;
 pub mod record;
@@ -27,7 +32,6 @@ pub mod record;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -39,6 +43,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorKind, Result, SqsError};
 pub use life::{LifeEvent, LifeEventKind, LifeObserver};
 pub use message::{AttributeData, AttributeValue, Attributes, Message};
+pub use page::Page;
+use page::paginate;
 pub use queue::{Delivery, Depths, MessageState, NewMessage, Peeked, SendOutcome, Totals};
 pub use record::{Change, QueueRecord};
 
@@ -134,15 +140,6 @@ pub struct QueueStats {
     pub rates: rates::Rates,
     /// The oldest message's send time, ms since epoch.
     pub oldest_sent_at: Option<u64>,
-}
-
-/// A page of a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// A token for the next page, when there is one.
-    pub next_token: Option<String>,
 }
 
 /// The emulator: every queue of every account, and the move tasks.
@@ -612,314 +609,6 @@ impl Sqs {
         Ok(())
     }
 
-    /// Sends a message.
-    pub fn send(&self, queue: &Queue, message: NewMessage) -> Result<SendOutcome> {
-        let now = self.now();
-        let outcome = self.locked(queue, |inner| {
-            let QueueInner { config, state, .. } = inner;
-            state.send(config, message, &queue.sender, now)
-        })?;
-        queue.notify.notify_waiters();
-        Ok(outcome)
-    }
-
-    /// Sends a batch: the batch is checked as a whole (size; on a FIFO queue, every entry's
-    /// group and deduplication id, which AWS checks before any entry), then each entry on its
-    /// own.
-    pub fn send_batch(
-        &self,
-        queue: &Queue,
-        entries: Vec<(String, NewMessage)>,
-    ) -> Result<Vec<(String, Result<SendOutcome>)>> {
-        limits::validate_batch_ids(
-            "SendMessageBatchRequestEntry",
-            entries.iter().map(|(id, _)| id.as_str()),
-        )?;
-        let config = queue.config();
-        if config.fifo {
-            if entries.iter().any(|(_, m)| m.group_id.is_none()) {
-                return Err(SqsError::new(
-                    ErrorKind::InvalidParameterValue,
-                    "The request must contain the parameter MessageGroupId.",
-                ));
-            }
-            if !config.content_based_deduplication
-                && entries.iter().any(|(_, m)| m.dedup_id.is_none())
-            {
-                return Err(SqsError::new(
-                    ErrorKind::InvalidParameterValue,
-                    "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
-                ));
-            }
-        }
-        let total: usize = entries
-            .iter()
-            .map(|(_, m)| {
-                m.body.len()
-                    + m.attributes
-                        .iter()
-                        .map(|(k, v)| {
-                            k.len()
-                                + v.data_type.len()
-                                + match &v.value {
-                                    AttributeData::Text(s) => s.len(),
-                                    AttributeData::Bytes(b) => b.len(),
-                                }
-                        })
-                        .sum::<usize>()
-            })
-            .sum();
-        if total > limits::MAX_MESSAGE_SIZE {
-            return Err(SqsError::new(
-                ErrorKind::BatchRequestTooLong,
-                format!(
-                    "Batch requests cannot be longer than {} bytes. You have sent {total} bytes.",
-                    limits::MAX_MESSAGE_SIZE
-                ),
-            ));
-        }
-        let now = self.now();
-        let results = self.locked(queue, |inner| {
-            let QueueInner { config, state, .. } = inner;
-            entries
-                .into_iter()
-                .map(|(id, m)| (id, state.send(config, m, &queue.sender, now)))
-                .collect()
-        });
-        queue.notify.notify_waiters();
-        Ok(results)
-    }
-
-    /// Receives messages, long-polling up to the wait time: parks until a send, a visibility
-    /// expiry or the end of a delay, with no busy loop.
-    pub async fn receive(
-        &self,
-        queue: &Arc<Queue>,
-        request: &ReceiveRequest,
-    ) -> Result<Vec<Delivery>> {
-        let wait = request
-            .wait_seconds
-            .unwrap_or_else(|| queue.inner.lock().config.receive_wait_seconds);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
-        loop {
-            let notified = queue.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let (deliveries, next_wakeup) = self.receive_now(queue, request)?;
-            let now = tokio::time::Instant::now();
-            if !deliveries.is_empty() || now >= deadline {
-                return Ok(deliveries);
-            }
-            let mut sleep_until = deadline;
-            if let Some(at) = next_wakeup {
-                let in_ms = at.saturating_sub(self.now());
-                sleep_until = sleep_until.min(now + Duration::from_millis(in_ms.max(1)));
-            }
-            if !self
-                .queues
-                .read()
-                .contains_key(&(queue.account.clone(), queue.name.clone()))
-            {
-                return Err(SqsError::queue_does_not_exist());
-            }
-            tokio::select! {
-                () = &mut notified => {}
-                () = tokio::time::sleep_until(sleep_until) => {}
-            }
-        }
-    }
-
-    /// One receive attempt without waiting; also returns when the next timer is due.
-    fn receive_now(
-        &self,
-        queue: &Queue,
-        request: &ReceiveRequest,
-    ) -> Result<(Vec<Delivery>, Option<u64>)> {
-        let policy = queue.inner.lock().config.redrive_policy.clone();
-        let dlq = policy
-            .as_ref()
-            .and_then(|p| self.queue_by_arn(&p.dead_letter_target_arn));
-        let max_receive_count = dlq
-            .as_ref()
-            .and(policy.as_ref())
-            .map(|p| p.max_receive_count);
-        let now = self.now();
-        let (deliveries, dead, next_wakeup) = self.locked(queue, |inner| {
-            let QueueInner { config, state, .. } = inner;
-            let visibility = request
-                .visibility_timeout
-                .unwrap_or(config.visibility_timeout)
-                * 1000;
-            let terms = queue::Terms {
-                max: request.max_messages.max(1),
-                visibility_ms: visibility,
-                max_receive_count,
-                now,
-            };
-            let found = state.receive(config, terms);
-            (found.delivered, found.dead, state.next_wakeup())
-        });
-        if let (Some(dlq), false) = (dlq, dead.is_empty()) {
-            let source: Arc<str> = Arc::from(queue.arn.as_str());
-            let seqs: Vec<u64> = dead.iter().map(|d| d.seq).collect();
-            self.locked(&dlq, |inner| {
-                for dead_letter in dead {
-                    let mut message = dead_letter.message;
-                    message.set_dead_letter_source_arn(Some(source.clone()));
-                    inner.state.push_moved(message, now);
-                }
-            });
-            // Only now that they are on the DLQ: a crash before this line leaves a
-            // duplicate, never a loss.
-            self.locked(queue, |inner| {
-                for seq in seqs {
-                    inner.state.record_removed(seq);
-                }
-            });
-            dlq.notify.notify_waiters();
-        }
-        Ok((deliveries, next_wakeup))
-    }
-
-    /// Deletes a message by receipt handle.
-    pub fn delete_message(&self, queue: &Queue, receipt_handle: &str) -> Result<()> {
-        let now = self.now();
-        self.locked(queue, |inner| {
-            let QueueInner { config, state, .. } = inner;
-            state.delete(config, receipt_handle, now)
-        })
-    }
-
-    /// Changes a message's visibility timeout (seconds; 0 makes it visible now).
-    pub fn change_visibility(
-        &self,
-        queue: &Queue,
-        receipt_handle: &str,
-        timeout_seconds: u64,
-    ) -> Result<()> {
-        let now = self.now();
-        self.locked(queue, |inner| {
-            let QueueInner { config, state, .. } = inner;
-            state.change_visibility(config, receipt_handle, timeout_seconds * 1000, now)
-        })?;
-        queue.notify.notify_waiters();
-        Ok(())
-    }
-
-    /// Messages without receiving them (developer peek).
-    pub fn peek(&self, queue: &Queue, limit: usize) -> Vec<Peeked> {
-        let now = self.now();
-        self.locked(queue, |inner| {
-            let QueueInner { config, state, .. } = inner;
-            state.peek(config, now, limit)
-        })
-    }
-
-    /// Depths, totals and rates of a queue, and the send time of its oldest message.
-    pub fn stats(&self, queue: &Queue) -> QueueStats {
-        let now = self.now();
-        self.locked(queue, |inner| {
-            let QueueInner { config, state, .. } = inner;
-            QueueStats {
-                depths: state.depths(config, now),
-                totals: state.totals(),
-                rates: state.rates(now),
-                oldest_sent_at: state.oldest_sent_at(),
-            }
-        })
-    }
-
-    /// Adds or replaces tags.
-    pub fn tag_queue(&self, queue: &Queue, tags: &BTreeMap<String, String>) -> Result<()> {
-        let mut inner = queue.inner.lock();
-        let mut next = inner.tags.clone();
-        next.extend(tags.clone());
-        if next.len() > limits::MAX_TAGS {
-            return Err(SqsError::new(
-                ErrorKind::OverLimit,
-                format!("Too many tags added for queue {}.", queue.name),
-            ));
-        }
-        inner.tags = next;
-        self.record_queue(queue, &inner);
-        Ok(())
-    }
-
-    /// Removes tags by key.
-    pub fn untag_queue(&self, queue: &Queue, keys: &[String]) {
-        let mut inner = queue.inner.lock();
-        for key in keys {
-            inner.tags.remove(key);
-        }
-        self.record_queue(queue, &inner);
-    }
-
-    /// The queue's tags.
-    pub fn list_tags(&self, queue: &Queue) -> BTreeMap<String, String> {
-        queue.inner.lock().tags.clone()
-    }
-
-    /// Grants `actions` to `accounts` under `label`, reflected in the `Policy` attribute.
-    pub fn add_permission(
-        &self,
-        queue: &Queue,
-        label: &str,
-        accounts: &[String],
-        actions: &[String],
-    ) -> Result<()> {
-        if label.is_empty()
-            || label.len() > 80
-            || !label
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(SqsError::invalid_parameter(
-                "Label",
-                label,
-                "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.",
-            ));
-        }
-        if accounts.is_empty() {
-            return Err(SqsError::missing_parameter("AWSAccountIds"));
-        }
-        if actions.is_empty() {
-            return Err(SqsError::missing_parameter("Actions"));
-        }
-        let mut inner = queue.inner.lock();
-        if inner.permissions.contains_key(label) {
-            return Err(SqsError::invalid_parameter(
-                "Label",
-                label,
-                "Already exists.",
-            ));
-        }
-        inner.permissions.insert(
-            label.to_string(),
-            Permission {
-                accounts: accounts.to_vec(),
-                actions: actions.to_vec(),
-            },
-        );
-        render_policy(&queue.arn, &mut inner);
-        self.record_queue(queue, &inner);
-        Ok(())
-    }
-
-    /// Revokes the permission under `label`.
-    pub fn remove_permission(&self, queue: &Queue, label: &str) -> Result<()> {
-        let mut inner = queue.inner.lock();
-        if inner.permissions.remove(label).is_none() {
-            return Err(SqsError::invalid_parameter(
-                "Label",
-                label,
-                "can't find label.",
-            ));
-        }
-        render_policy(&queue.arn, &mut inner);
-        self.record_queue(queue, &inner);
-        Ok(())
-    }
-
     /// Checks a queue's internal invariants (see `QueueState::check_invariants`); for tests
     /// and fuzzing.
     pub fn check_invariants(&self, queue: &Queue) -> std::result::Result<(), String> {
@@ -930,83 +619,4 @@ impl Sqs {
     pub fn all_queues(&self) -> Vec<Arc<Queue>> {
         self.queues.read().values().cloned().collect()
     }
-}
-
-fn render_policy(arn: &str, inner: &mut QueueInner) {
-    if inner.permissions.is_empty() {
-        inner.config.passthrough.remove("Policy");
-        return;
-    }
-    // As AWS writes it: one principal or action is a string, several an array.
-    let one_or_many = |items: Vec<String>| match <[String; 1]>::try_from(items) {
-        Ok([one]) => serde_json::Value::from(one),
-        Err(many) => serde_json::Value::from(many),
-    };
-    let statements: Vec<serde_json::Value> = inner
-        .permissions
-        .iter()
-        .map(|(label, p)| {
-            let principals = p.accounts.iter().map(|a| format!("arn:aws:iam::{a}:root"));
-            let actions = p.actions.iter().map(|a| format!("SQS:{a}"));
-            serde_json::json!({
-                "Sid": label,
-                "Effect": "Allow",
-                "Principal": {"AWS": one_or_many(principals.collect())},
-                "Action": one_or_many(actions.collect()),
-                "Resource": arn,
-            })
-        })
-        .collect();
-    let policy = serde_json::json!({"Version": "2012-10-17", "Id": format!("{arn}/SQSDefaultPolicy"), "Statement": statements});
-    inner
-        .config
-        .passthrough
-        .insert("Policy".into(), policy.to_string());
-}
-
-/// Pages `items` (sorted by `key`) after the token's key; a token only when `max_results` is set.
-fn paginate<T>(
-    items: Vec<T>,
-    max_results: Option<i64>,
-    next_token: Option<&str>,
-    key: impl Fn(&T) -> String,
-) -> Result<Page<T>> {
-    use base64::Engine as _;
-    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let after = match next_token.filter(|t| !t.is_empty()) {
-        Some(token) => Some(
-            engine
-                .decode(token)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    SqsError::invalid_parameter("NextToken", token, "Invalid NextToken value.")
-                })?,
-        ),
-        None => None,
-    };
-    let limit = match max_results {
-        None => 1000,
-        Some(m @ 1..=1000) => m as usize,
-        Some(m) => {
-            return Err(SqsError::invalid_parameter(
-                "MaxResults",
-                m,
-                "MaxResults must be an integer between 1 and 1000.",
-            ));
-        }
-    };
-    let mut remaining: Vec<T> = items
-        .into_iter()
-        .filter(|i| after.as_ref().is_none_or(|a| key(i) > *a))
-        .collect();
-    let more = remaining.len() > limit;
-    remaining.truncate(limit);
-    let next_token = (more && max_results.is_some())
-        .then(|| remaining.last().map(|i| engine.encode(key(i))))
-        .flatten();
-    Ok(Page {
-        items: remaining,
-        next_token,
-    })
 }
