@@ -1,6 +1,6 @@
 //! The message actions of [`Sqs`]: send (one or a batch), the long-polling receive with its
 //! dead-letter move, delete, visibility, and the developer's peek and stats. Each runs on one
-//! queue's state under its lock ([`Sqs::locked`]); the queue's own rules are
+//! queue's state under its lock (`Sqs::locked`); the queue's own rules are
 //! [`super::queue`].
 
 use std::sync::Arc;
