@@ -4,7 +4,7 @@
 //!
 //! It is a translation, not a second implementation: the flattened parameters
 //! (`Attribute.1.Name`, `SendMessageBatchRequestEntry.2.MessageAttribute.1.Value.DataType`…)
-//! become the JSON protocol's request, the action runs through [`json::run_action`], and the
+//! become the JSON protocol's request, the action runs through `json::run_action`, and the
 //! JSON response becomes SQS's XML (`QueueUrls` → repeated `<QueueUrl>`, `Attributes` →
 //! `<Attribute><Name/><Value/></Attribute>`, `Successful` → `<…ResultEntry>`…). Every
 //! action of the JSON protocol is therefore served here with the same semantics and errors.
