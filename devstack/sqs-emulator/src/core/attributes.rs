@@ -130,6 +130,7 @@ impl QueueConfig {
         for (name, value) in attributes {
             next.apply_one(name, value, creating)?;
         }
+        next.check_combination(attributes)?;
         *self = next;
         Ok(())
     }
@@ -229,6 +230,27 @@ impl QueueConfig {
             }
             _ if READ_ONLY.contains(&name) => return Err(SqsError::unknown_attribute(name)),
             _ => return Err(SqsError::unknown_attribute(name)),
+        }
+        Ok(())
+    }
+
+    /// The rules between attributes, checked on the queue as it would be after the change:
+    /// `perMessageGroupId` throughput needs `messageGroup` deduplication (high-throughput FIFO
+    /// is the two together), and one request may not ask for both kinds of encryption.
+    fn check_combination(&self, requested: &BTreeMap<String, String>) -> Result<()> {
+        if self.fifo_throughput_limit == "perMessageGroupId"
+            && self.deduplication_scope != "messageGroup"
+        {
+            return Err(SqsError::invalid_attribute_value("FifoThroughputLimit"));
+        }
+        let kms = requested
+            .get("KmsMasterKeyId")
+            .is_some_and(|key| !key.is_empty());
+        let sse = requested
+            .get("SqsManagedSseEnabled")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if kms && sse {
+            return Err(SqsError::invalid_attribute_value("SqsManagedSseEnabled"));
         }
         Ok(())
     }
@@ -452,6 +474,60 @@ mod tests {
             "Unknown Attribute FifoQueue."
         );
         assert!(config.apply(&map(&[("Bogus", "1")]), true).is_err());
+    }
+
+    #[test]
+    fn high_throughput_fifo_is_per_group_deduplication_and_throughput_together() {
+        let mut config = QueueConfig::new(true);
+        let err = config
+            .apply(&map(&[("FifoThroughputLimit", "perMessageGroupId")]), true)
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidAttributeValue);
+        assert_eq!(
+            err.message,
+            "Invalid value for the parameter FifoThroughputLimit."
+        );
+        assert_eq!(config.fifo_throughput_limit, "perQueue", "nothing changed");
+        config
+            .apply(
+                &map(&[
+                    ("DeduplicationScope", "messageGroup"),
+                    ("FifoThroughputLimit", "perMessageGroupId"),
+                ]),
+                false,
+            )
+            .unwrap();
+        // Going back to queue-wide deduplication needs the throughput limit back too.
+        assert!(
+            config
+                .apply(&map(&[("DeduplicationScope", "queue")]), false)
+                .is_err()
+        );
+        config
+            .apply(&map(&[("FifoThroughputLimit", "perQueue")]), false)
+            .unwrap();
+        config
+            .apply(&map(&[("DeduplicationScope", "queue")]), false)
+            .unwrap();
+        // messageGroup deduplication with a per-queue limit is a valid (normal throughput) pair.
+        config
+            .apply(&map(&[("DeduplicationScope", "messageGroup")]), false)
+            .unwrap();
+    }
+
+    #[test]
+    fn one_request_may_not_ask_for_both_encryptions() {
+        let mut config = QueueConfig::new(false);
+        let err = config
+            .apply(
+                &map(&[
+                    ("KmsMasterKeyId", "alias/aws/sqs"),
+                    ("SqsManagedSseEnabled", "true"),
+                ]),
+                true,
+            )
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidAttributeValue);
     }
 
     #[test]
