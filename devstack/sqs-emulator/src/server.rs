@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::core::{Clock, ErrorKind, Sqs, SqsError, SqsSettings, SystemClock};
+use crate::core::{Clock, Sqs, SqsSettings, SystemClock};
 use crate::history::{self, History, PhaseSink};
 use crate::listener::DEFAULT_HEADER_READ_TIMEOUT;
 use crate::persist::{PersistError, PersistOptions, Recovery, Store};
@@ -66,7 +66,9 @@ async fn handle(
     // Query parameters may come in the body, the query string, or both.
     let mut params = match query::parse_params(&body) {
         Ok(params) => params,
-        Err(error) => return into_response(query::error_response(&error, "")),
+        Err(error) => {
+            return into_response(query::error_response(&error, "", context.response_format));
+        }
     };
     if let Some(query_string) = uri.query()
         && let Ok(more) = query::parse_params(query_string.as_bytes())
@@ -80,7 +82,9 @@ async fn handle_get(State(sqs): State<Arc<Sqs>>, uri: Uri, headers: HeaderMap) -
     let context = context_of(&headers);
     let params = match query::parse_params(uri.query().unwrap_or_default().as_bytes()) {
         Ok(params) => params,
-        Err(error) => return into_response(query::error_response(&error, "")),
+        Err(error) => {
+            return into_response(query::error_response(&error, "", context.response_format));
+        }
     };
     into_response(serve_query(&sqs, &context, uri.path(), params).await)
 }
@@ -91,21 +95,14 @@ async fn serve_query(
     path: &str,
     params: Vec<(String, String)>,
 ) -> WireResponse {
-    if query::is_query(&params) {
-        let response = query::handle(sqs, context, path, params).await;
-        match sqs.durable().await {
-            Ok(()) => response,
-            Err(error) => query::error_response(&error, ""),
-        }
-    } else {
-        // Neither protocol's marker: answered as the Query protocol (XML) answers it.
-        query::error_response(
-            &SqsError::new(
-                ErrorKind::UnknownOperation,
-                "No action given: send X-Amz-Target: AmazonSQS.<Action> (JSON protocol) or an Action parameter (Query protocol).",
-            ),
-            &uuid::Uuid::new_v4().to_string(),
-        )
+    if !query::is_query(&params) {
+        // Neither protocol's marker.
+        return query::unknown_operation();
+    }
+    let response = query::handle(sqs, context, path, params).await;
+    match sqs.durable().await {
+        Ok(()) => response,
+        Err(error) => query::error_response(&error, "", context.response_format),
     }
 }
 
@@ -115,6 +112,9 @@ fn context_of(headers: &HeaderMap) -> RequestContext {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     let mut context = RequestContext::from_host(host);
+    context.response_format = query::ResponseFormat::from_accept(
+        headers.get(header::ACCEPT).and_then(|h| h.to_str().ok()),
+    );
     context.trace_header = headers
         .get("x-amzn-trace-id")
         .and_then(|h| h.to_str().ok())

@@ -202,22 +202,31 @@ async fn batches_and_errors_in_xml() {
     );
     assert!(element(&missing, "RequestId").is_some());
 
-    // No action at all, by GET or POST: UnknownOperationException, in XML.
-    let nothing = reqwest::get(format!("{endpoint}/")).await.unwrap();
-    assert_eq!(nothing.status(), 400);
-    let nothing = nothing.text().await.unwrap();
+    // No action at all, by GET or POST: SQS's bare UnknownOperationException and a 404, in
+    // XML even for a client that asks for JSON.
+    let nothing = reqwest::Client::new()
+        .get(format!("{endpoint}/"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nothing.status(), 404);
     assert_eq!(
-        element(&nothing, "Code"),
-        Some("UnknownOperationException"),
-        "{nothing}"
+        nothing.text().await.unwrap(),
+        "<UnknownOperationException/>"
     );
     let (status, nothing) = post(&endpoint, &[("QueueName", "x")]).await;
-    assert_eq!(status, 400);
-    assert_eq!(element(&nothing, "Code"), Some("UnknownOperationException"));
+    assert_eq!(status, 404);
+    assert_eq!(nothing, "<UnknownOperationException/>");
 
     let (status, unknown) = post(&endpoint, &[("Action", "FlyToTheMoon")]).await;
     assert_eq!(status, 400);
     assert_eq!(element(&unknown, "Code"), Some("InvalidAction"));
+    assert_eq!(element(&unknown, "Type"), Some("Sender"));
+    assert_eq!(
+        element(&unknown, "Message"),
+        Some("The action FlyToTheMoon is not valid for this endpoint.")
+    );
 
     let (status, bad) = post(
         &endpoint,
@@ -272,5 +281,133 @@ async fn a_bare_queue_name_and_a_fifo_queues_type_over_query() {
     assert_eq!(
         element(&refused, "Message"),
         Some("Unknown Attribute FifoQueue.")
+    );
+}
+
+/// A GET to `url` with these query parameters, accepting `accept`.
+async fn get(url: &str, query: &[(&str, &str)], accept: &str) -> reqwest::Response {
+    let query = serde_urlencoded::to_string(query).unwrap();
+    reqwest::Client::new()
+        .get(format!("{url}?{query}"))
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_queue_url_serves_its_queues_actions_and_refuses_the_others() {
+    let emulator = common::start().await;
+    let endpoint = emulator.emulator.endpoint();
+    let (_, created) = post(
+        &endpoint,
+        &[("Action", "CreateQueue"), ("QueueName", "at-url")],
+    )
+    .await;
+    let queue_url = element(&created, "QueueUrl").unwrap().to_owned();
+    post(
+        &endpoint,
+        &[("Action", "CreateQueue"), ("QueueName", "other")],
+    )
+    .await;
+
+    let sent = get(
+        &queue_url,
+        &[("Action", "SendMessage"), ("MessageBody", "by GET")],
+        "*/*",
+    )
+    .await;
+    assert_eq!(sent.status(), 200);
+    let received = get(&queue_url, &[("Action", "ReceiveMessage")], "*/*").await;
+    assert!(
+        received
+            .text()
+            .await
+            .unwrap()
+            .contains("<Body>by GET</Body>")
+    );
+
+    for action in ["ListQueues", "CreateQueue"] {
+        let refused = get(&queue_url, &[("Action", action), ("QueueName", "x")], "*/*").await;
+        assert_eq!(refused.status(), 400);
+        let body = refused.text().await.unwrap();
+        assert_eq!(element(&body, "Code"), Some("InvalidAction"), "{body}");
+        assert_eq!(element(&body, "Type"), Some("Sender"));
+        assert_eq!(
+            element(&body, "Message").unwrap(),
+            format!("The action {action} is not valid for this endpoint.")
+        );
+    }
+    // GetQueueUrl is answered at a queue's URL, for any queue.
+    let other = get(
+        &queue_url,
+        &[("Action", "GetQueueUrl"), ("QueueName", "other")],
+        "*/*",
+    )
+    .await;
+    let body = other.text().await.unwrap();
+    assert!(
+        element(&body, "QueueUrl").unwrap().ends_with("/other"),
+        "{body}"
+    );
+    // A QueueUrl parameter overrides the URL posted to.
+    let attributes = get(
+        &queue_url,
+        &[
+            ("Action", "GetQueueAttributes"),
+            ("QueueUrl", element(&body, "QueueUrl").unwrap()),
+            ("AttributeName.1", "QueueArn"),
+        ],
+        "*/*",
+    )
+    .await;
+    let attributes = attributes.text().await.unwrap();
+    assert!(attributes.contains(":other</Value>"), "{attributes}");
+}
+
+#[tokio::test]
+async fn a_query_request_that_accepts_json_gets_json() {
+    let emulator = common::start().await;
+    let endpoint = emulator.emulator.endpoint();
+    let (_, created) = post(
+        &endpoint,
+        &[("Action", "CreateQueue"), ("QueueName", "json-q")],
+    )
+    .await;
+    let queue_url = element(&created, "QueueUrl").unwrap().to_owned();
+
+    let response = get(
+        &queue_url,
+        &[("Action", "GetQueueAttributes"), ("AttributeName.1", "All")],
+        "application/json",
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let doc: serde_json::Value = response.json().await.unwrap();
+    let response = &doc["GetQueueAttributesResponse"];
+    assert!(
+        response["ResponseMetadata"]["RequestId"].is_string(),
+        "{doc}"
+    );
+    let attributes = response["GetQueueAttributesResult"]["Attributes"]
+        .as_array()
+        .unwrap();
+    let arn = attributes.iter().find(|a| a["Name"] == "QueueArn").unwrap();
+    assert!(arn["Value"].as_str().unwrap().ends_with(":json-q"), "{doc}");
+
+    let refused = get(&queue_url, &[("Action", "ListQueues")], "application/json").await;
+    assert_eq!(refused.status(), 400);
+    let doc: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(doc["Error"]["Code"], "InvalidAction");
+    assert_eq!(
+        doc["Error"]["Message"],
+        "The action ListQueues is not valid for this endpoint."
+    );
+    let listed = get(&endpoint, &[("Action", "ListQueues")], "application/json").await;
+    let doc: serde_json::Value = listed.json().await.unwrap();
+    assert_eq!(
+        doc["ListQueuesResponse"]["ListQueuesResult"]["QueueUrls"][0],
+        serde_json::Value::String(queue_url)
     );
 }

@@ -46,8 +46,6 @@ pub enum ErrorKind {
     UnsupportedOperation,
     /// The request's action is unknown.
     InvalidAction,
-    /// The request names no action at all (a Query request without `Action`).
-    UnknownOperation,
     /// The request could not be understood (bad JSON, wrong types).
     MalformedRequest,
     /// The emulator failed on its side (its journal cannot be written).

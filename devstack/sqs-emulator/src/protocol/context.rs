@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use super::query::ResponseFormat;
 use crate::core::{ErrorKind, Queue, Result, Sqs, SqsError};
 
 /// What the adapter needs to know about the request.
@@ -16,6 +17,8 @@ pub struct RequestContext {
     /// The request's `X-Amzn-Trace-Id` header: sent messages without an `AWSTraceHeader`
     /// system attribute get it as theirs, as SQS does for X-Ray-traced senders.
     pub trace_header: Option<String>,
+    /// How a Query-protocol response is written (the `Accept` header).
+    pub response_format: ResponseFormat,
 }
 
 impl RequestContext {
@@ -24,6 +27,7 @@ impl RequestContext {
         Self {
             base_url: format!("http://{host}"),
             trace_header: None,
+            response_format: ResponseFormat::Xml,
         }
     }
 

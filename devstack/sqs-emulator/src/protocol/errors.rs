@@ -132,11 +132,6 @@ pub fn codes(kind: ErrorKind) -> WireCodes {
             "InvalidAction",
             400,
         ),
-        K::UnknownOperation => (
-            "com.amazon.coral.service#UnknownOperationException",
-            "UnknownOperationException",
-            400,
-        ),
         K::MalformedRequest => (
             "com.amazon.coral.service#SerializationException",
             "MalformedInput",
