@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sqs_emulator::persist::FsyncPolicy;
+use sqs_emulator::protocol::context::QueueUrlStyle;
 
 /// The command line of the `devstack` binary.
 #[derive(Debug, Parser)]
@@ -177,12 +178,18 @@ pub struct SqsArgs {
     /// Port to listen on (ElasticMQ's default).
     #[arg(long, default_value_t = 9324)]
     pub port: u16,
-    /// Region used in queue ARNs.
-    #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
+    /// Region of requests that name none: a request signed for a region (SigV4), or sent
+    /// to a `sqs.<region>.` host, acts in that region; the same name in two regions is two
+    /// queues.
+    #[arg(long, default_value = "us-east-1", env = "AWS_REGION", value_parser = parse_region)]
     pub region: String,
     /// Account id used in queue URLs and ARNs.
     #[arg(long, default_value = "000000000000")]
     pub account_id: String,
+    /// How queue URLs are written: `path` (`http://HOST/ACCOUNT/NAME`, with the host the
+    /// client used) or `host` (`http://sqs.REGION.HOST/ACCOUNT/NAME`, as AWS writes them).
+    #[arg(long, default_value = "path", value_name = "STYLE")]
+    pub queue_url_style: QueueUrlStyle,
     /// Keep queues and messages in this directory, restored at the next start (in memory
     /// when omitted).
     #[arg(long)]
@@ -213,6 +220,17 @@ impl Cli {
         self.command
             .clone()
             .unwrap_or_else(|| Command::Up(UpArgs::default()))
+    }
+}
+
+/// A region name as AWS forms them (`us-east-1`).
+fn parse_region(text: &str) -> Result<String, String> {
+    if sqs_emulator::core::scope::is_region(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{text:?} is not a region name (lowercase letters, digits and hyphens, like us-east-1)"
+        ))
     }
 }
 
@@ -261,6 +279,27 @@ mod tests {
         };
         assert_eq!(args.port, 9324);
         assert!(args.host.is_loopback());
+        assert_eq!(args.queue_url_style, QueueUrlStyle::Path);
+    }
+
+    #[test]
+    fn sqs_takes_a_region_and_a_url_style() {
+        let cli = Cli::try_parse_from([
+            "devstack",
+            "sqs",
+            "--region",
+            "eu-west-1",
+            "--queue-url-style",
+            "host",
+        ])
+        .unwrap();
+        let Command::Sqs(args) = cli.command() else {
+            panic!("not sqs")
+        };
+        assert_eq!(args.region, "eu-west-1");
+        assert_eq!(args.queue_url_style, QueueUrlStyle::Host);
+        assert!(Cli::try_parse_from(["devstack", "sqs", "--region", "Mars 1"]).is_err());
+        assert!(Cli::try_parse_from(["devstack", "sqs", "--queue-url-style", "vhost"]).is_err());
     }
 
     #[test]

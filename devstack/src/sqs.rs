@@ -28,7 +28,8 @@ pub async fn run(paths: &Paths, args: SqsArgs) -> anyhow::Result<()> {
     };
     let mut builder = Emulator::builder()
         .settings(settings)
-        .message_history(args.message_history);
+        .message_history(args.message_history)
+        .queue_url_style(args.queue_url_style);
     if let Some(dir) = &args.data_dir {
         let mut options = PersistOptions::new(dir);
         options.fsync = args.fsync;

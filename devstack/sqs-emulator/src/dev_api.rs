@@ -4,8 +4,9 @@
 //! - `GET /_slipway/queues` — every queue with its depths (visible, in flight, delayed), totals
 //!   (sent, received, deleted), rates (per second over the last 10 whole seconds), the age of
 //!   its oldest message and its dead-letter target.
-//! - `GET /_slipway/queues/{name}/messages?limit=N` — up to N (default 100, at most 1,000)
-//!   messages in send order, in any state, with their attributes.
+//! - `GET /_slipway/queues/{name}/messages?limit=N&region=R` — up to N (default 100, at most
+//!   1,000) messages in send order, in any state, with their attributes; of the queue in
+//!   region R (the emulator's default region when not given).
 //! - `GET /_slipway/messages/{id}/history` — what happened to one message, oldest first
 //!   (sent, delay ended, received with its receive count and visibility timeout, visibility
 //!   changed or run out, deleted, dead-lettered, moved, expired, purged), the time it spent
@@ -32,6 +33,8 @@ use crate::history::History;
 pub struct QueueStats {
     /// Name.
     pub name: String,
+    /// Region.
+    pub region: String,
     /// ARN.
     pub arn: String,
     /// FIFO queue.
@@ -93,6 +96,7 @@ pub async fn queues(State(sqs): State<Arc<Sqs>>) -> Json<Vec<QueueStats>> {
             let config = queue.config();
             QueueStats {
                 name: queue.name.clone(),
+                region: queue.scope.region.clone(),
                 arn: queue.arn.clone(),
                 fifo: config.fifo,
                 visible: depths.visible,
@@ -131,8 +135,11 @@ pub async fn messages(
                 .into_response();
         }
     };
-    let account = sqs.settings().account_id.clone();
-    let Ok(queue) = sqs.queue(&account, &name) else {
+    let scope = match query.get("region") {
+        Some(region) => sqs.settings().scope().in_region(region),
+        None => sqs.settings().scope(),
+    };
+    let Ok(queue) = sqs.queue(&scope, &name) else {
         return (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"error": format!("no queue named {name}")})),

@@ -8,12 +8,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -22,14 +22,14 @@ use crate::core::{Clock, Sqs, SqsSettings, SystemClock};
 use crate::history::{self, History, PhaseSink};
 use crate::listener::DEFAULT_HEADER_READ_TIMEOUT;
 use crate::persist::{PersistError, PersistOptions, Recovery, Store};
-use crate::protocol::context::RequestContext;
+use crate::protocol::context::{QueueUrlStyle, RequestContext, request_region};
 use crate::protocol::{WireResponse, json, query};
 
 /// Largest request body accepted: a 1 MiB message, or a batch of them, with JSON overhead.
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
-/// The axum router serving `sqs`.
-pub fn router(sqs: Arc<Sqs>, history: Option<Arc<History>>) -> Router {
+/// The axum router serving `sqs`, writing queue URLs in `url_style`.
+pub fn router(sqs: Arc<Sqs>, history: Option<Arc<History>>, url_style: QueueUrlStyle) -> Router {
     Router::new()
         .route(
             "/_slipway/messages/{id}/history",
@@ -45,16 +45,18 @@ pub fn router(sqs: Arc<Sqs>, history: Option<Arc<History>>) -> Router {
         .route("/{*path}", post(handle).get(handle_get))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .layer(axum::Extension(history))
+        .layer(axum::Extension(url_style))
         .with_state(sqs)
 }
 
 async fn handle(
     State(sqs): State<Arc<Sqs>>,
+    Extension(url_style): Extension<QueueUrlStyle>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let context = context_of(&headers);
+    let context = context_of(&sqs, url_style, &headers);
     let target = headers.get("x-amz-target").and_then(|h| h.to_str().ok());
     if target.is_some() {
         let response = json::handle(&sqs, &context, target, &body).await;
@@ -78,8 +80,13 @@ async fn handle(
     into_response(serve_query(&sqs, &context, uri.path(), params).await)
 }
 
-async fn handle_get(State(sqs): State<Arc<Sqs>>, uri: Uri, headers: HeaderMap) -> Response {
-    let context = context_of(&headers);
+async fn handle_get(
+    State(sqs): State<Arc<Sqs>>,
+    Extension(url_style): Extension<QueueUrlStyle>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let context = context_of(&sqs, url_style, &headers);
     let params = match query::parse_params(uri.query().unwrap_or_default().as_bytes()) {
         Ok(params) => params,
         Err(error) => {
@@ -106,12 +113,20 @@ async fn serve_query(
     }
 }
 
-fn context_of(headers: &HeaderMap) -> RequestContext {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let mut context = RequestContext::from_host(host);
+fn context_of(sqs: &Sqs, url_style: QueueUrlStyle, headers: &HeaderMap) -> RequestContext {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|h: &HeaderValue| h.to_str().ok())
+    };
+    let host = text(header::HOST).unwrap_or("localhost");
+    let mut scope = sqs.settings().scope();
+    if let Some(region) = request_region(text(header::AUTHORIZATION), host) {
+        scope.region = region.to_string();
+    }
+    let mut context = RequestContext::new(host, scope);
+    context.default_region.clone_from(&sqs.settings().region);
+    context.url_style = url_style;
     context.response_format = query::ResponseFormat::from_accept(
         headers.get(header::ACCEPT).and_then(|h| h.to_str().ok()),
     );
@@ -170,6 +185,7 @@ pub struct EmulatorBuilder {
     header_read_timeout: Duration,
     history_capacity: usize,
     phases: Option<Arc<dyn PhaseSink>>,
+    url_style: QueueUrlStyle,
 }
 
 impl Default for EmulatorBuilder {
@@ -181,12 +197,13 @@ impl Default for EmulatorBuilder {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             history_capacity: history::DEFAULT_CAPACITY,
             phases: None,
+            url_style: QueueUrlStyle::Path,
         }
     }
 }
 
 impl EmulatorBuilder {
-    /// Region and account.
+    /// The default region (of requests that name none) and the account.
     pub fn settings(mut self, settings: SqsSettings) -> Self {
         self.settings = settings;
         self
@@ -226,6 +243,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How queue URLs are written: path style (the default) or AWS's host style,
+    /// `http://sqs.<region>.<host>/<account>/<name>`.
+    pub fn queue_url_style(mut self, style: QueueUrlStyle) -> Self {
+        self.url_style = style;
+        self
+    }
+
     /// Binds `addr` (port 0 for any free port), restores persisted state, and serves in a
     /// background task.
     pub async fn bind(self, addr: SocketAddr) -> Result<Emulator, StartError> {
@@ -246,7 +270,7 @@ impl EmulatorBuilder {
             history
         });
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(sqs.clone(), history);
+        let app = router(sqs.clone(), history, self.url_style);
         let task = tokio::spawn(crate::listener::serve(
             listener,
             app,

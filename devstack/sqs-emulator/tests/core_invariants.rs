@@ -14,9 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use sqs_emulator::core::{
-    DEFAULT_ACCOUNT, ManualClock, NewMessage, Queue, ReceiveRequest, Sqs, SqsSettings,
-};
+use sqs_emulator::core::{ManualClock, NewMessage, Queue, ReceiveRequest, Sqs, SqsSettings};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -64,7 +62,7 @@ fn create(sqs: &Sqs, name: &str, attributes: &[(&str, String)]) -> Arc<Queue> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect();
-    sqs.create_queue(DEFAULT_ACCOUNT, name, &attributes, &BTreeMap::new())
+    sqs.create_queue(&sqs.settings().scope(), name, &attributes, &BTreeMap::new())
         .unwrap()
 }
 

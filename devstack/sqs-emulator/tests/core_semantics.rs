@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqs_emulator::core::{
-    DEFAULT_ACCOUNT, Delivery, ErrorKind, ManualClock, NewMessage, Queue, ReceiveRequest, Sqs,
-    SqsSettings,
+    Delivery, ErrorKind, ManualClock, NewMessage, Queue, ReceiveRequest, Sqs, SqsSettings,
 };
 
 fn setup() -> (Arc<Sqs>, ManualClock) {
@@ -29,8 +28,13 @@ fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 fn create(sqs: &Sqs, name: &str, pairs: &[(&str, &str)]) -> Arc<Queue> {
-    sqs.create_queue(DEFAULT_ACCOUNT, name, &attrs(pairs), &BTreeMap::new())
-        .unwrap()
+    sqs.create_queue(
+        &sqs.settings().scope(),
+        name,
+        &attrs(pairs),
+        &BTreeMap::new(),
+    )
+    .unwrap()
 }
 
 fn body(text: &str) -> NewMessage {
@@ -393,7 +397,7 @@ async fn create_queue_is_idempotent_only_with_equal_attributes() {
     assert!(Arc::ptr_eq(&a, &b));
     let err = sqs
         .create_queue(
-            DEFAULT_ACCOUNT,
+            &sqs.settings().scope(),
             "q",
             &attrs(&[("DelaySeconds", "6")]),
             &BTreeMap::new(),
@@ -450,7 +454,7 @@ async fn list_queues_paginates_with_a_token() {
         create(&sqs, name, &[]);
     }
     let page = sqs
-        .list_queues(DEFAULT_ACCOUNT, Some("a"), Some(2), None)
+        .list_queues(&sqs.settings().scope(), Some("a"), Some(2), None)
         .unwrap();
     assert_eq!(
         page.items
@@ -461,7 +465,7 @@ async fn list_queues_paginates_with_a_token() {
     );
     let token = page.next_token.expect("more pages");
     let rest = sqs
-        .list_queues(DEFAULT_ACCOUNT, Some("a"), Some(2), Some(&token))
+        .list_queues(&sqs.settings().scope(), Some("a"), Some(2), Some(&token))
         .unwrap();
     assert_eq!(
         rest.items
@@ -472,7 +476,7 @@ async fn list_queues_paginates_with_a_token() {
     );
     assert!(rest.next_token.is_none());
     assert_eq!(
-        sqs.list_queues(DEFAULT_ACCOUNT, None, None, None)
+        sqs.list_queues(&sqs.settings().scope(), None, None, None)
             .unwrap()
             .items
             .len(),

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use sqs_emulator::persist::{FsyncPolicy, PersistOptions, header};
 use sqs_emulator::server::{Emulator, StartError};
 
-use common::{TestSqs, client_for};
+use common::{TestSqs, client_for, client_in};
 
 fn options(dir: &Path, repair: bool) -> PersistOptions {
     let mut options = PersistOptions::new(dir);
@@ -220,27 +220,99 @@ fn to_format_0(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A copy of the data directory the last build of format 1 wrote
+/// (`tests/fixtures/data-format-1`): queues `orders` (three messages, one of them received
+/// once, then one more sent after a restart; a tag; a redrive policy to `orders-dlq`),
+/// `orders-dlq`, and `events.fifo` (two messages in group `g`), in us-east-1.
+fn format_1_directory(convert: impl Fn(&[u8]) -> Vec<u8>) -> tempfile::TempDir {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data-format-1");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(dir.path().join(path.file_name().unwrap()), convert(&bytes)).unwrap();
+    }
+    dir
+}
+
+async fn bodies(sqs: &TestSqs, url: &str) -> Vec<String> {
+    let mut bodies: Vec<String> = sqs
+        .client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.body)
+        .collect();
+    bodies.sort();
+    bodies
+}
+
+/// Every file of the directory starts with the current header.
+fn all_current(dir: &Path) {
+    for (name, bytes) in contents(dir) {
+        if name.ends_with(".log") {
+            assert_eq!(&bytes[..header::LEN], &header::encode(), "{name}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_of_format_1_is_read_into_the_default_region_and_rewritten() {
+    let dir = format_1_directory(<[u8]>::to_vec);
+    let sqs = try_start(dir.path(), false).await.unwrap();
+    let recovery = sqs.emulator.recovery().unwrap();
+    assert!(recovery.upgraded_files >= 1, "{recovery:?}");
+    let endpoint = sqs.emulator.endpoint();
+    let orders = format!("{endpoint}/000000000000/orders");
+    assert_eq!(
+        bodies(&sqs, &orders).await,
+        ["order 0", "order 1", "order 2", "order 3"]
+    );
+    assert_eq!(
+        sqs.attribute(&orders, "QueueArn").await,
+        "arn:aws:sqs:us-east-1:000000000000:orders"
+    );
+    assert!(
+        sqs.attribute(&orders, "RedrivePolicy")
+            .await
+            .contains("arn:aws:sqs:us-east-1:000000000000:orders-dlq")
+    );
+    let fifo = format!("{endpoint}/000000000000/events.fifo");
+    assert_eq!(
+        sqs.attribute(&fifo, "ApproximateNumberOfMessages").await,
+        "2"
+    );
+    // Not in any other region.
+    let elsewhere = client_in(&endpoint, "eu-west-1");
+    let listed = elsewhere.list_queues().send().await.unwrap();
+    assert!(listed.queue_urls.unwrap_or_default().is_empty());
+    sqs.emulator.shutdown().await.unwrap();
+    all_current(dir.path());
+    // And what was rewritten reads back the same.
+    let sqs = try_start(dir.path(), false).await.unwrap();
+    assert_eq!(sqs.emulator.recovery().unwrap().upgraded_files, 0);
+    assert_eq!(bodies(&sqs, &orders).await.len(), 4);
+    sqs.emulator.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_from_before_the_header_are_read_and_rewritten() {
-    let dir = directory_with(6).await;
     // The first persistent release wrote no file header, and frames of
     // `length | CRC-32 of the payload | payload` (no check of the length).
-    for prefix in ["journal-", "snapshot-"] {
-        let path = file_starting(dir.path(), prefix);
-        std::fs::write(&path, to_format_0(&std::fs::read(&path).unwrap())).unwrap();
-    }
+    let dir = format_1_directory(to_format_0);
     let sqs = try_start(dir.path(), false).await.unwrap();
     assert!(sqs.emulator.recovery().unwrap().upgraded_files >= 1);
-    assert_eq!(depth(&sqs).await, 6);
+    let orders = format!("{}/000000000000/orders", sqs.emulator.endpoint());
+    assert_eq!(bodies(&sqs, &orders).await.len(), 4);
     sqs.emulator.shutdown().await.unwrap();
-    for prefix in ["journal-", "snapshot-"] {
-        let bytes = std::fs::read(file_starting(dir.path(), prefix)).unwrap();
-        assert_eq!(
-            &bytes[..header::LEN],
-            &header::encode(),
-            "{prefix} rewritten"
-        );
-    }
+    all_current(dir.path());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sqs_emulator::core::{DEFAULT_ACCOUNT, Sqs, SqsSettings, SystemClock};
+use sqs_emulator::core::{Sqs, SqsSettings, SystemClock};
 
 pub fn emulator() -> Arc<Sqs> {
     let sqs = Sqs::new(SqsSettings::default(), Arc::new(SystemClock));
@@ -15,12 +15,12 @@ pub fn emulator() -> Arc<Sqs> {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let _ = sqs.create_queue(DEFAULT_ACCOUNT, name, &attributes, &none);
+        let _ = sqs.create_queue(&sqs.settings().scope(), name, &attributes, &none);
     };
     create("q-dlq", &[]);
     let policy = format!(
         r#"{{"deadLetterTargetArn":"{}","maxReceiveCount":"2"}}"#,
-        sqs.arn_of(DEFAULT_ACCOUNT, "q-dlq")
+        sqs.settings().scope().arn("q-dlq")
     );
     create("q", &[("RedrivePolicy", &policy)]);
     create("f.fifo", &[("FifoQueue", "true"), ("ContentBasedDeduplication", "true")]);

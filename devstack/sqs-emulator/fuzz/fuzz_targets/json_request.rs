@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let target = std::str::from_utf8(target).ok().filter(|t| !t.is_empty());
     let sqs = common::emulator();
-    let context = RequestContext::from_host("localhost:9324");
+    let context = RequestContext::new("localhost:9324", sqs.settings().scope());
     let response = common::block_on(json::handle(&sqs, &context, target, body));
     assert!((200..600).contains(&response.status));
     common::check(&sqs);

@@ -16,10 +16,10 @@ fuzz_target!(|data: &[u8]| {
         None => ("/".to_string(), data),
     };
     let sqs = common::emulator();
-    let context = RequestContext::from_host("localhost:9324");
+    let context = RequestContext::new("localhost:9324", sqs.settings().scope());
     let response = match query::parse_params(body) {
         Ok(params) => common::block_on(query::handle(&sqs, &context, &path, params)),
-        Err(error) => query::error_response(&error, ""),
+        Err(error) => query::error_response(&error, "", context.response_format),
     };
     assert!((200..600).contains(&response.status));
     assert!(response.body.starts_with(b"<?xml") || response.body.starts_with(b"<"));

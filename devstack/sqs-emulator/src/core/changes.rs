@@ -43,7 +43,8 @@ impl QueueInner {
         let (next_seq, next_sequence_number) = self.state.counters();
         QueueRecord {
             uid: self.state.uid(),
-            account: queue.account.clone(),
+            region: queue.scope.region.clone(),
+            account: queue.scope.account.clone(),
             name: queue.name.clone(),
             config: self.config.clone(),
             tags: self.tags.clone(),
@@ -69,6 +70,11 @@ impl<'a> Restorer<'a> {
             sqs,
             by_uid: HashMap::new(),
         }
+    }
+
+    /// The region of queues whose records name none (data of format 1 and before).
+    pub fn default_region(&self) -> &str {
+        &self.sqs.settings().region
     }
 
     /// Applies one record. Records of queues that no longer exist are skipped.

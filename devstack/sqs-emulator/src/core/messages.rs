@@ -117,7 +117,7 @@ impl Sqs {
             if !self
                 .queues
                 .read()
-                .contains_key(&(queue.account.clone(), queue.name.clone()))
+                .contains_key(&(queue.scope.clone(), queue.name.clone()))
             {
                 return Err(SqsError::queue_does_not_exist());
             }

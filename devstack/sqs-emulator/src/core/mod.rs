@@ -9,6 +9,7 @@
 //! - [`attributes`], [`message`], [`limits`]: validation and AWS's rules.
 //! - [`move_tasks`]: message move tasks (DLQ redrive).
 //! - [`rates`]: recent sends, receives and deletes per second, for the stats endpoint.
+//! - [`scope`]: regions and accounts, and the ARNs that name queues in them.
 //! - [`record`]: the durable changes a journal records (data only).
 //! - [`changes`]: handing changes to a journal, and rebuilding from its records.
 //! - [`life`]: message events (sent, received, deleted, dead-lettered…) for an observer.
@@ -28,6 +29,7 @@ pub mod page;
 pub mod queue;
 pub mod rates;
 pub mod record;
+pub mod scope;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,6 +49,7 @@ pub use page::Page;
 use page::paginate;
 pub use queue::{Delivery, Depths, MessageState, NewMessage, Peeked, SendOutcome, Totals};
 pub use record::{Change, QueueRecord};
+pub use scope::Scope;
 
 use queue::QueueState;
 
@@ -56,10 +59,18 @@ pub const DEFAULT_ACCOUNT: &str = "000000000000";
 /// Settings of an emulator instance.
 #[derive(Debug, Clone)]
 pub struct SqsSettings {
-    /// Region in ARNs.
+    /// The region of a request that names none (no SigV4 credential scope, no
+    /// `sqs.<region>.` host), and of queues restored from data written before regions.
     pub region: String,
-    /// Account id in URLs and ARNs.
+    /// The account id of every request.
     pub account_id: String,
+}
+
+impl SqsSettings {
+    /// The default region and account.
+    pub fn scope(&self) -> Scope {
+        Scope::new(self.region.clone(), self.account_id.clone())
+    }
 }
 
 impl Default for SqsSettings {
@@ -85,8 +96,8 @@ pub struct Permission {
 pub struct Queue {
     /// The queue's name.
     pub name: String,
-    /// The owning account.
-    pub account: String,
+    /// Its region and owning account.
+    pub scope: Scope,
     /// The queue's ARN.
     pub arn: String,
     /// The `SenderId` of its messages, shared by all of them.
@@ -142,11 +153,11 @@ pub struct QueueStats {
     pub oldest_sent_at: Option<u64>,
 }
 
-/// The emulator: every queue of every account, and the move tasks.
+/// The emulator: every queue of every region and account, and the move tasks.
 pub struct Sqs {
     clock: Arc<dyn Clock>,
     settings: SqsSettings,
-    queues: RwLock<BTreeMap<(String, String), Arc<Queue>>>,
+    queues: RwLock<BTreeMap<(Scope, String), Arc<Queue>>>,
     next_uid: AtomicU64,
     pub(crate) move_tasks: move_tasks::MoveTasks,
     journal: OnceLock<Arc<dyn ChangeSink>>,
@@ -279,13 +290,14 @@ impl Sqs {
 
     /// Adds a queue from its journal record (restore only).
     fn insert_restored(&self, record: QueueRecord, now: u64) -> Arc<Queue> {
+        let scope = Scope::new(record.region.clone(), record.account.clone());
         let mut state = QueueState::new(record.uid, record.config.fifo);
         state.resume(record.next_seq, record.next_sequence_number, now);
         let queue = Arc::new(Queue {
-            arn: self.arn_of(&record.account, &record.name),
+            arn: scope.arn(&record.name),
             sender: Arc::from(record.account.as_str()),
             name: record.name,
-            account: record.account,
+            scope,
             inner: Mutex::new(QueueInner {
                 config: record.config,
                 state,
@@ -299,13 +311,13 @@ impl Sqs {
         });
         self.queues
             .write()
-            .insert((queue.account.clone(), queue.name.clone()), queue.clone());
+            .insert((queue.scope.clone(), queue.name.clone()), queue.clone());
         queue
     }
 
     /// Drops a queue whose deletion the journal recorded (restore only).
     fn remove_restored(&self, queue: &Queue) {
-        let key = (queue.account.clone(), queue.name.clone());
+        let key = (queue.scope.clone(), queue.name.clone());
         let mut queues = self.queues.write();
         if queues.get(&key).is_some_and(|q| std::ptr::eq(&**q, queue)) {
             queues.remove(&key);
@@ -322,50 +334,25 @@ impl Sqs {
         self.clock.now_millis()
     }
 
-    /// The ARN of a queue.
-    pub fn arn_of(&self, account: &str, name: &str) -> String {
-        format!("arn:aws:sqs:{}:{account}:{name}", self.settings.region)
-    }
-
-    /// The queue with this account and name.
-    pub fn queue(&self, account: &str, name: &str) -> Result<Arc<Queue>> {
+    /// The queue with this name in `scope`.
+    pub fn queue(&self, scope: &Scope, name: &str) -> Result<Arc<Queue>> {
         self.queues
             .read()
-            .get(&(account.to_string(), name.to_string()))
+            .get(&(scope.clone(), name.to_string()))
             .cloned()
             .ok_or_else(SqsError::queue_does_not_exist)
     }
 
     /// The queue with this ARN, if it exists.
     pub fn queue_by_arn(&self, arn: &str) -> Option<Arc<Queue>> {
-        let mut parts = arn.split(':');
-        let (
-            Some("arn"),
-            Some(_partition),
-            Some("sqs"),
-            Some(_region),
-            Some(account),
-            Some(name),
-            None,
-        ) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        )
-        else {
-            return None;
-        };
-        self.queue(account, name).ok()
+        let (scope, name) = scope::parse_arn(arn)?;
+        self.queue(&scope, name).ok()
     }
 
     /// Creates a queue, or returns the existing one when its attributes are the same.
     pub fn create_queue(
         &self,
-        account: &str,
+        scope: &Scope,
         name: &str,
         attributes: &BTreeMap<String, String>,
         tags: &BTreeMap<String, String>,
@@ -373,7 +360,7 @@ impl Sqs {
         let fifo = QueueConfig::fifo_from_create(name, attributes)?;
         let mut config = QueueConfig::new(fifo);
         config.apply(attributes, true)?;
-        self.check_redrive_target(&config)?;
+        self.check_redrive_target(scope, &config)?;
         if tags.len() > limits::MAX_TAGS {
             return Err(SqsError::new(
                 ErrorKind::OverLimit,
@@ -381,7 +368,7 @@ impl Sqs {
             ));
         }
         let mut queues = self.queues.write();
-        let key = (account.to_string(), name.to_string());
+        let key = (scope.clone(), name.to_string());
         if let Some(existing) = queues.get(&key) {
             let inner = existing.inner.lock();
             if let Some(attribute) = inner.config.first_difference(attributes)? {
@@ -406,9 +393,9 @@ impl Sqs {
         }
         let queue = Arc::new(Queue {
             name: name.to_string(),
-            account: account.to_string(),
-            arn: self.arn_of(account, name),
-            sender: Arc::from(account),
+            scope: scope.clone(),
+            arn: scope.arn(name),
+            sender: Arc::from(scope.account.as_str()),
             inner: Mutex::new(QueueInner {
                 config,
                 state,
@@ -425,12 +412,16 @@ impl Sqs {
         Ok(queue)
     }
 
-    fn check_redrive_target(&self, config: &QueueConfig) -> Result<()> {
+    /// A dead-letter queue must exist in the source's region and account, and be of its type.
+    fn check_redrive_target(&self, scope: &Scope, config: &QueueConfig) -> Result<()> {
         let Some(policy) = &config.redrive_policy else {
             return Ok(());
         };
         let raw = config.render().remove("RedrivePolicy").unwrap_or_default();
-        let Some(target) = self.queue_by_arn(&policy.dead_letter_target_arn) else {
+        let target = self
+            .queue_by_arn(&policy.dead_letter_target_arn)
+            .filter(|target| &target.scope == scope);
+        let Some(target) = target else {
             return Err(SqsError::invalid_parameter(
                 "RedrivePolicy",
                 raw,
@@ -450,7 +441,7 @@ impl Sqs {
     /// Deletes a queue and its messages.
     pub fn delete_queue(&self, queue: &Queue) -> Result<()> {
         let mut queues = self.queues.write();
-        let removed = queues.remove(&(queue.account.clone(), queue.name.clone()));
+        let removed = queues.remove(&(queue.scope.clone(), queue.name.clone()));
         match removed {
             Some(q) => {
                 if let Some(journal) = self.journal.get() {
@@ -464,10 +455,10 @@ impl Sqs {
         }
     }
 
-    /// Queues of `account` whose names start with `prefix`, paginated when `max_results` is set.
+    /// Queues of `scope` whose names start with `prefix`, paginated when `max_results` is set.
     pub fn list_queues(
         &self,
-        account: &str,
+        scope: &Scope,
         prefix: Option<&str>,
         max_results: Option<i64>,
         next_token: Option<&str>,
@@ -477,7 +468,7 @@ impl Sqs {
             .queues
             .read()
             .iter()
-            .filter(|((a, name), _)| a == account && name.starts_with(prefix))
+            .filter(|((s, name), _)| s == scope && name.starts_with(prefix))
             .map(|(_, q)| q.clone())
             .collect();
         paginate(queues, max_results, next_token, |q| q.name.clone())
@@ -573,7 +564,7 @@ impl Sqs {
         let mut config = queue.config();
         config.apply(attributes, false)?;
         if attributes.contains_key("RedrivePolicy") {
-            self.check_redrive_target(&config)?;
+            self.check_redrive_target(&queue.scope, &config)?;
         }
         let mut inner = queue.inner.lock();
         inner.config = config;

@@ -15,6 +15,8 @@ use super::message::Message;
 pub struct QueueRecord {
     /// The id message records name the queue by (also in receipt handles).
     pub uid: u64,
+    /// Region (format 2 on; queues of older data are in the emulator's default region).
+    pub region: String,
     /// Owning account.
     pub account: String,
     /// Name.

@@ -16,6 +16,8 @@
 
 use std::io::{self, Read};
 
+use serde::de::DeserializeOwned;
+
 use crate::core::Change;
 
 /// Frame header: length, its checksum, the payload's checksum.
@@ -116,6 +118,12 @@ impl<R: Read> FrameReader<R> {
 
     /// The next change; `Ok(None)` at the end or at the first damaged frame.
     pub fn next_change(&mut self) -> io::Result<Option<Change>> {
+        self.next_as::<Change>()
+    }
+
+    /// The next frame's payload read as a `T` (a record of an older format, `legacy.rs`);
+    /// `Ok(None)` at the end or at the first damaged frame.
+    pub fn next_as<T: DeserializeOwned>(&mut self) -> io::Result<Option<T>> {
         if self.damage.is_some() {
             return Ok(None);
         }
@@ -151,7 +159,7 @@ impl<R: Read> FrameReader<R> {
         if crc32fast::hash(&self.payload) != crc {
             return self.stop(Damage::corrupt("checksum mismatch", frame_end));
         }
-        match postcard::from_bytes::<Change>(&self.payload) {
+        match postcard::from_bytes::<T>(&self.payload) {
             Ok(change) => {
                 self.good_until += (header_len + len) as u64;
                 Ok(Some(change))
@@ -160,7 +168,7 @@ impl<R: Read> FrameReader<R> {
         }
     }
 
-    fn stop(&mut self, damage: Damage) -> io::Result<Option<Change>> {
+    fn stop<T>(&mut self, damage: Damage) -> io::Result<Option<T>> {
         self.damage = Some(damage);
         Ok(None)
     }

@@ -10,14 +10,20 @@
 //! version says how to read the frames, so a build never guesses at a format it does not
 //! know: it refuses the file instead. Files written before the header existed (Slipway's
 //! first persistent release) start straight with a frame; they are read as
-//! [`Format::Headerless`] and rewritten in the current format by the compaction that follows
-//! every start.
+//! [`Format::Headerless`]. Older formats are read and rewritten in the current one by the
+//! compaction that follows every start:
+//!
+//! | version | frames | queue records |
+//! |---|---|---|
+//! | none (0) | length and payload CRC | no region (`legacy.rs`) |
+//! | 1 | length CRC too | no region (`legacy.rs`) |
+//! | 2 | length CRC too | with their region |
 
 /// The magic number: an 8-byte tag, ending in a newline so a text-mode copy shows as damage.
 pub const MAGIC: [u8; 8] = *b"SLWYSQS\n";
 
-/// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this build writes (it reads every version up to it).
+pub const VERSION: u32 = 2;
 
 /// The header's length in bytes.
 pub const LEN: usize = 12;
@@ -35,6 +41,8 @@ pub fn encode() -> [u8; LEN] {
 pub enum Format {
     /// The current format: frames start after the header.
     Current,
+    /// Format 1: frames as today's, queue records without a region.
+    V1,
     /// No header: a file from before the header existed (format 0); frames start at byte 0.
     /// Whether it really is one is only known once its first frame reads well.
     Headerless,
@@ -53,10 +61,10 @@ pub enum HeaderError {
 pub fn check(start: &[u8]) -> Result<(Format, usize), HeaderError> {
     if start.len() >= LEN && start[..8] == MAGIC {
         let version = u32::from_le_bytes([start[8], start[9], start[10], start[11]]);
-        return if version == VERSION {
-            Ok((Format::Current, LEN))
-        } else {
-            Err(HeaderError::UnknownVersion(version))
+        return match version {
+            VERSION => Ok((Format::Current, LEN)),
+            1 => Ok((Format::V1, LEN)),
+            other => Err(HeaderError::UnknownVersion(other)),
         };
     }
     if !start.is_empty() && start.len() < LEN && encode().starts_with(start) {
@@ -75,10 +83,12 @@ mod tests {
     }
 
     #[test]
-    fn another_version_is_refused() {
+    fn another_version_is_refused_and_version_1_is_read() {
         let mut header = encode();
         header[8..].copy_from_slice(&7u32.to_le_bytes());
         assert_eq!(check(&header), Err(HeaderError::UnknownVersion(7)));
+        header[8..].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(check(&header), Ok((Format::V1, LEN)));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //!
 //! - [`header`]: the magic number and format version every data file starts with.
 //! - [`frame`]: the record format (length, CRC-32, postcard payload) and torn-tail detection.
+//! - [`legacy`]: records of older formats, read to be upgraded.
 //! - [`replay`]: reading a file back, and what damage means (only a torn last record is cut;
 //!   anything else refuses to start, or with `repair` moves the file aside).
 //! - [`files`]: the data directory — generations of snapshots and journals, and its lock.
@@ -21,6 +22,7 @@
 pub mod files;
 pub mod frame;
 pub mod header;
+pub mod legacy;
 pub mod replay;
 pub mod writer;
 
@@ -169,10 +171,10 @@ impl Store {
             match replay_file(path, &mut restorer, index == last, options.repair)? {
                 Replayed::Clean {
                     records,
-                    headerless,
+                    older_format,
                 } => {
                     recovery.records += records;
-                    recovery.upgraded_files += usize::from(headerless);
+                    recovery.upgraded_files += usize::from(older_format);
                 }
                 Replayed::TornTail { records, cut } => {
                     recovery.records += records;

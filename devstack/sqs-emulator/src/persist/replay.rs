@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use super::frame::{Damage, FrameReader, Layout};
 use super::header::{self, Format, HeaderError};
+use super::legacy::ChangeV1;
 use super::{PersistError, io_at};
 use crate::core::Restorer;
 
@@ -25,8 +26,8 @@ pub enum Replayed {
     Clean {
         /// Records replayed.
         records: u64,
-        /// The file had no header (format 0) and will be rewritten in the current format.
-        headerless: bool,
+        /// The file is in an older format (0 or 1) and will be rewritten in the current one.
+        older_format: bool,
     },
     /// The last record was torn and cut off.
     TornTail {
@@ -66,7 +67,7 @@ pub fn replay_file(
     if length == 0 {
         return Ok(Replayed::Clean {
             records: 0,
-            headerless: false,
+            older_format: false,
         });
     }
     let mut start = Vec::with_capacity(header::LEN);
@@ -99,12 +100,22 @@ pub fn replay_file(
     file.seek(SeekFrom::Start(base as u64))
         .map_err(io_at(path))?;
     let layout = match format {
-        Format::Current => Layout::V1,
+        Format::Current | Format::V1 => Layout::V1,
         Format::Headerless => Layout::V0,
     };
     let mut reader = FrameReader::new(BufReader::with_capacity(1 << 20, file), layout);
     let mut records = 0;
-    while let Some(change) = reader.next_change().map_err(io_at(path))? {
+    let region = restorer.default_region().to_string();
+    loop {
+        let change = match format {
+            Format::Current => reader.next_change(),
+            Format::V1 | Format::Headerless => reader
+                .next_as::<ChangeV1>()
+                .map(|change| change.map(|c| c.upgrade(&region))),
+        };
+        let Some(change) = change.map_err(io_at(path))? else {
+            break;
+        };
         restorer.apply(change);
         records += 1;
     }
@@ -112,7 +123,7 @@ pub fn replay_file(
     let Some(damage) = reader.damage().cloned() else {
         return Ok(Replayed::Clean {
             records,
-            headerless: format == Format::Headerless,
+            older_format: format != Format::Current,
         });
     };
     if format == Format::Headerless && records == 0 {

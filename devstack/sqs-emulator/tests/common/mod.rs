@@ -25,9 +25,14 @@ pub async fn start() -> TestSqs {
 }
 
 pub fn client_for(endpoint: &str) -> Client {
+    client_in(endpoint, "us-east-1")
+}
+
+/// A client of `endpoint` configured for `region` (it signs its requests for that region).
+pub fn client_in(endpoint: &str, region: &str) -> Client {
     let config = aws_sdk_sqs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region.to_string()))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "static"))
         .build();

@@ -19,7 +19,7 @@ pub struct TagQueueRequest {
 
 /// Adds or replaces tags.
 pub fn tag_queue(call: &Call<'_>, request: TagQueueRequest) -> Result<Empty> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let tags = request
         .tags
         .ok_or_else(|| SqsError::missing_parameter("Tags"))?;
@@ -37,7 +37,7 @@ pub struct UntagQueueRequest {
 
 /// Removes tags.
 pub fn untag_queue(call: &Call<'_>, request: UntagQueueRequest) -> Result<Empty> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let keys = request
         .tag_keys
         .ok_or_else(|| SqsError::missing_parameter("TagKeys"))?;
@@ -58,7 +58,7 @@ pub fn list_queue_tags(
     call: &Call<'_>,
     request: super::queues::QueueRequest,
 ) -> Result<ListQueueTagsResponse> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     Ok(ListQueueTagsResponse {
         tags: call.sqs.list_tags(&queue),
     })
@@ -78,7 +78,7 @@ pub struct AddPermissionRequest {
 
 /// Grants a permission.
 pub fn add_permission(call: &Call<'_>, request: AddPermissionRequest) -> Result<Empty> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let label = request
         .label
         .ok_or_else(|| SqsError::missing_parameter("Label"))?;
@@ -97,7 +97,7 @@ pub struct RemovePermissionRequest {
 
 /// Revokes a permission.
 pub fn remove_permission(call: &Call<'_>, request: RemovePermissionRequest) -> Result<Empty> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let label = request
         .label
         .ok_or_else(|| SqsError::missing_parameter("Label"))?;

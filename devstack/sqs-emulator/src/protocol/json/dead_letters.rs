@@ -33,7 +33,7 @@ pub fn list_dead_letter_source_queues(
     call: &Call<'_>,
     request: ListDeadLetterSourceQueuesRequest,
 ) -> Result<ListDeadLetterSourceQueuesResponse> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let page =
         call.sqs
             .dead_letter_sources(&queue, request.max_results, request.next_token.as_deref())?;

@@ -60,7 +60,7 @@ impl From<SendOutcome> for SendMessageResponse {
 
 /// Sends one message.
 pub fn send_message(call: &Call<'_>, request: SendMessageRequest) -> Result<SendMessageResponse> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let mut message = request.message.into_core()?;
     with_trace_header(call, &mut message);
     Ok(call.sqs.send(&queue, message)?.into())
@@ -106,7 +106,7 @@ pub fn send_message_batch(
     call: &Call<'_>,
     request: SendMessageBatchRequest,
 ) -> Result<BatchResult<SendBatchSuccess>> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let mut failed = Vec::new();
     let mut valid = Vec::new();
     let ids: Vec<String> = request
@@ -207,7 +207,7 @@ pub async fn receive_message(
     call: &Call<'_>,
     request: ReceiveMessageRequest,
 ) -> Result<ReceiveMessageResponse> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let receive = ReceiveRequest {
         max_messages: request
             .max_number_of_messages
@@ -306,7 +306,7 @@ pub struct DeleteMessageRequest {
 
 /// Deletes one message.
 pub fn delete_message(call: &Call<'_>, request: DeleteMessageRequest) -> Result<Empty> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let handle = request
         .receipt_handle
         .ok_or_else(|| SqsError::missing_parameter("ReceiptHandle"))?;
@@ -336,7 +336,7 @@ pub fn delete_message_batch(
     call: &Call<'_>,
     request: DeleteMessageBatchRequest,
 ) -> Result<BatchResult<BatchSuccess>> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let entries = request.entries.into_iter().map(|mut e| (e.id.take(), e));
     each_entry("DeleteMessageBatchRequestEntry", entries, |entry| {
         let handle = entry
@@ -395,7 +395,7 @@ pub fn change_message_visibility(
     call: &Call<'_>,
     request: ChangeVisibilityRequest,
 ) -> Result<Empty> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     change_one(
         call,
         &queue,
@@ -429,7 +429,7 @@ pub fn change_message_visibility_batch(
     call: &Call<'_>,
     request: ChangeVisibilityBatchRequest,
 ) -> Result<BatchResult<BatchSuccess>> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let entries = request.entries.into_iter().map(|mut e| (e.id.take(), e));
     each_entry(
         "ChangeMessageVisibilityBatchRequestEntry",

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Call;
 use super::shapes::{Empty, lenient_int};
-use crate::core::{Result, SqsError};
+use crate::core::{Result, Scope, SqsError};
 use crate::protocol::context::resolve_queue;
 
 /// CreateQueue request.
@@ -33,10 +33,12 @@ pub fn create_queue(call: &Call<'_>, request: CreateQueueRequest) -> Result<Queu
     let name = request
         .queue_name
         .ok_or_else(|| SqsError::missing_parameter("QueueName"))?;
-    let account = call.sqs.settings().account_id.clone();
-    let queue = call
-        .sqs
-        .create_queue(&account, &name, &request.attributes, &request.tags)?;
+    let queue = call.sqs.create_queue(
+        &call.context.scope,
+        &name,
+        &request.attributes,
+        &request.tags,
+    )?;
     Ok(QueueUrlResponse {
         queue_url: call.context.queue_url(&queue),
     })
@@ -51,14 +53,14 @@ pub struct QueueRequest {
 
 /// Deletes a queue.
 pub fn delete_queue(call: &Call<'_>, request: QueueRequest) -> Result<Empty> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     call.sqs.delete_queue(&queue)?;
     Ok(Empty {})
 }
 
 /// Removes every message of a queue.
 pub fn purge_queue(call: &Call<'_>, request: QueueRequest) -> Result<Empty> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     call.sqs.purge_queue(&queue)?;
     Ok(Empty {})
 }
@@ -77,10 +79,11 @@ pub fn get_queue_url(call: &Call<'_>, request: GetQueueUrlRequest) -> Result<Que
     let name = request
         .queue_name
         .ok_or_else(|| SqsError::missing_parameter("QueueName"))?;
-    let account = request
-        .queue_owner_aws_account_id
-        .unwrap_or_else(|| call.sqs.settings().account_id.clone());
-    let queue = call.sqs.queue(&account, &name)?;
+    let scope = match request.queue_owner_aws_account_id {
+        Some(owner) => Scope::new(call.context.scope.region.clone(), owner),
+        None => call.context.scope.clone(),
+    };
+    let queue = call.sqs.queue(&scope, &name)?;
     Ok(QueueUrlResponse {
         queue_url: call.context.queue_url(&queue),
     })
@@ -108,9 +111,8 @@ pub struct ListQueuesResponse {
 
 /// Lists queues by prefix, with pagination.
 pub fn list_queues(call: &Call<'_>, request: ListQueuesRequest) -> Result<ListQueuesResponse> {
-    let account = call.sqs.settings().account_id.clone();
     let page = call.sqs.list_queues(
-        &account,
+        &call.context.scope,
         request.queue_name_prefix.as_deref(),
         request.max_results,
         request.next_token.as_deref(),
@@ -147,7 +149,7 @@ pub fn get_queue_attributes(
     call: &Call<'_>,
     request: GetQueueAttributesRequest,
 ) -> Result<AttributesResponse> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let attributes = call
         .sqs
         .get_queue_attributes(&queue, &request.attribute_names)?;
@@ -164,7 +166,7 @@ pub struct SetQueueAttributesRequest {
 
 /// Changes attributes.
 pub fn set_queue_attributes(call: &Call<'_>, request: SetQueueAttributesRequest) -> Result<Empty> {
-    let queue = resolve_queue(call.sqs, request.queue_url.as_deref())?;
+    let queue = resolve_queue(call.sqs, call.context, request.queue_url.as_deref())?;
     let attributes = request
         .attributes
         .ok_or_else(|| SqsError::missing_parameter("Attributes"))?;
