@@ -325,6 +325,47 @@ async fn fifo_keeps_group_order_and_blocks_a_group_with_a_message_in_flight() {
 }
 
 #[tokio::test]
+async fn a_fifo_groups_visibility_decides_when_it_is_receivable_again() {
+    let (sqs, clock) = setup();
+    let q = create(
+        &sqs,
+        "g.fifo",
+        &[("FifoQueue", "true"), ("VisibilityTimeout", "10")],
+    );
+    for (i, text) in ["a0", "a1"].iter().enumerate() {
+        sqs.send(&q, fifo_body(text, "a", &format!("d{i}")))
+            .unwrap();
+    }
+    let bodies = |deliveries: &[Delivery]| {
+        deliveries
+            .iter()
+            .map(|d| d.message.body.to_string())
+            .collect::<Vec<_>>()
+    };
+    let first = receive(&sqs, &q, 1).await;
+    assert_eq!(bodies(&first), ["a0"]);
+    // FIFO messages in flight count as not visible.
+    assert_eq!(
+        depth(&sqs, &q, "ApproximateNumberOfMessagesNotVisible"),
+        "1"
+    );
+    assert_eq!(depth(&sqs, &q, "ApproximateNumberOfMessages"), "1");
+    // Extending the visibility keeps the group blocked past the old timeout.
+    sqs.change_visibility(&q, &first[0].receipt_handle, 60)
+        .unwrap();
+    clock.advance(Duration::from_secs(30));
+    assert!(receive(&sqs, &q, 10).await.is_empty());
+    // Terminating it (0) makes the group receivable at once, the same message first.
+    sqs.change_visibility(&q, &first[0].receipt_handle, 0)
+        .unwrap();
+    let again = receive(&sqs, &q, 1).await;
+    assert_eq!(bodies(&again), ["a0"]);
+    // A group whose in-flight message is deleted stops blocking.
+    sqs.delete_message(&q, &again[0].receipt_handle).unwrap();
+    assert_eq!(bodies(&receive(&sqs, &q, 10).await), ["a1"]);
+}
+
+#[tokio::test]
 async fn fifo_deduplicates_for_five_minutes() {
     let (sqs, clock) = setup();
     let q = create(

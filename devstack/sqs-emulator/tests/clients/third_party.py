@@ -212,7 +212,42 @@ def run_boto3_checks(sqs):
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
         assert [m["Body"] for m in got] == ["1", "2"]
 
-    for test in (send_receive_delete, batches, errors, visibility, dead_letters, fifo):
+    @check("boto3: the same queue name in two regions is two queues")
+    def regions():
+        endpoint = sqs.meta.endpoint_url
+        west = boto3.session.Session(
+            aws_access_key_id="x", aws_secret_access_key="x", region_name="eu-west-1"
+        ).client("sqs", endpoint_url=endpoint)
+        east_url = sqs.create_queue(QueueName="b3-regional")["QueueUrl"]
+        west_url = west.create_queue(QueueName="b3-regional")["QueueUrl"]
+        assert east_url != west_url, (east_url, west_url)
+        arn = lambda client, url: client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        assert arn(west, west_url) == "arn:aws:sqs:eu-west-1:000000000000:b3-regional"
+        assert arn(sqs, east_url) == "arn:aws:sqs:us-east-1:000000000000:b3-regional"
+        west.send_message(QueueUrl=west_url, MessageBody="west")
+        assert "Messages" not in sqs.receive_message(QueueUrl=east_url)
+        assert [m["Body"] for m in west.receive_message(QueueUrl=west_url)["Messages"]] == ["west"]
+        assert west.get_queue_url(QueueName="b3-regional")["QueueUrl"] == west_url
+        assert west_url in west.list_queues(QueueNamePrefix="b3-regional")["QueueUrls"]
+        assert west_url not in sqs.list_queues(QueueNamePrefix="b3-regional")["QueueUrls"]
+
+    @check("boto3: high-throughput FIFO deduplicates per message group")
+    def high_throughput_fifo():
+        url = sqs.create_queue(
+            QueueName="b3-ht.fifo",
+            Attributes={"FifoQueue": "True", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"},
+        )["QueueUrl"]
+        for group in ("a", "b", "a"):
+            sqs.send_message(QueueUrl=url, MessageBody=group, MessageGroupId=group, MessageDeduplicationId="same")
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert sorted(m["Body"] for m in got) == ["a", "b"], got
+        try:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"DeduplicationScope": "queue"})
+            raise AssertionError("queue-wide deduplication with per-group throughput was accepted")
+        except botocore.exceptions.ClientError as error:
+            assert error.response["Error"]["Code"] in ("InvalidAttributeValue",), error.response
+
+    for test in (send_receive_delete, batches, errors, visibility, dead_letters, fifo, regions, high_throughput_fifo):
         test()
 
 
