@@ -100,7 +100,8 @@ fn span_of(trace: &TraceContext, phase: &Phase) -> Span {
     }
 }
 
-fn text(key: &str, value: &str) -> KeyValue {
+/// An OTLP string attribute.
+pub fn text(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.into(),
         value: Some(AnyValue {
