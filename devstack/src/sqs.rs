@@ -67,7 +67,7 @@ pub async fn run(paths: &Paths, args: SqsArgs) -> anyhow::Result<()> {
         }
     }
     println!(
-        "  export AWS_ENDPOINT_URL={endpoint} AWS_REGION={} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x",
+        "  export AWS_ENDPOINT_URL={endpoint} AWS_REGION={0} AWS_DEFAULT_REGION={0} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x",
         args.region
     );
     println!("  aws sqs create-queue --queue-name orders");

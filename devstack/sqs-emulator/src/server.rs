@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::core::{Clock, Sqs, SqsSettings, SystemClock};
+use crate::core::{Clock, Sqs, SqsSettings, VirtualClock};
 use crate::history::{self, History, PhaseSink};
 use crate::listener::DEFAULT_HEADER_READ_TIMEOUT;
 use crate::persist::{PersistError, PersistOptions, Recovery, Store};
@@ -36,6 +36,11 @@ pub fn router(sqs: Arc<Sqs>, history: Option<Arc<History>>, url_style: QueueUrlS
             get(crate::dev_api::message_history),
         )
         .route("/health", get(|| async { "ok" }))
+        .route("/_slipway/clock", get(crate::dev_api::clock::read))
+        .route(
+            "/_slipway/clock/advance",
+            post(crate::dev_api::clock::advance),
+        )
         .route("/_slipway/queues", get(crate::dev_api::queues))
         .route(
             "/_slipway/queues/{name}/messages",
@@ -209,7 +214,8 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The clock (the system clock by default).
+    /// The clock (by default a [`VirtualClock`]: the system's, moved forward by
+    /// `POST /_slipway/clock/advance`).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
@@ -258,7 +264,8 @@ impl EmulatorBuilder {
         let local_addr = listener.local_addr().map_err(bind_error)?;
         let sqs = Sqs::new(
             self.settings,
-            self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            self.clock
+                .unwrap_or_else(|| Arc::new(VirtualClock::default())),
         );
         let persistence = match self.persist {
             Some(options) => Some(open_store(&sqs, options).await?),

@@ -34,6 +34,7 @@ pub mod scope;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -41,7 +42,7 @@ use tokio::sync::Notify;
 
 pub use attributes::{QueueConfig, RedrivePolicy};
 pub use changes::{ChangeSink, Restorer, Synced};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, VirtualClock};
 pub use error::{ErrorKind, Result, SqsError};
 pub use life::{LifeEvent, LifeEventKind, LifeObserver};
 pub use message::{AttributeData, AttributeValue, Attributes, Message};
@@ -332,6 +333,25 @@ impl Sqs {
     /// Now, by the emulator's clock.
     pub fn now(&self) -> u64 {
         self.clock.now_millis()
+    }
+
+    /// How far the emulator's clock has been advanced, in milliseconds.
+    pub fn clock_offset(&self) -> u64 {
+        self.clock.offset_millis()
+    }
+
+    /// Moves the emulator's time forward by `by`: visibility timeouts, delays, retention and
+    /// deduplication windows that end by then are over, and long polls look again (one whose
+    /// message became visible returns it). `false` when the clock cannot be moved (the
+    /// system clock).
+    pub fn advance_clock(&self, by: Duration) -> bool {
+        if !self.clock.advance(by) {
+            return false;
+        }
+        for queue in self.all_queues() {
+            queue.notify.notify_waiters();
+        }
+        true
     }
 
     /// The queue with this name in `scope`.

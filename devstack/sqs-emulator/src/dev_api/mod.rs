@@ -12,6 +12,9 @@
 //!   changed or run out, deleted, dead-lettered, moved, expired, purged), the time it spent
 //!   delayed, waiting and in flight, and the trace it belongs to; see [`crate::history`].
 //!   404 for a message the emulator no longer remembers.
+//! - `GET /_slipway/clock`, `POST /_slipway/clock/advance` — the virtual clock (`clock.rs`).
+
+pub mod clock;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
