@@ -21,19 +21,26 @@
 //! name = "orders"
 //! attributes = { VisibilityTimeout = "30" }
 //! dead_letter = { queue = "orders-dlq", max_receive_count = 5 }
+//!
+//! [[faults]]            # fault rules the SQS emulator starts with (see /_slipway/faults)
+//! actions = ["SendMessage"]
+//! queue = "orders"
+//! probability = 0.1
+//! error = { code = "ThrottlingException" }
 //! ```
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
+use sqs_emulator::faults::RuleSpec;
 
 use crate::apps::declaration::AppDeclaration;
 use crate::cli::BackendChoice;
 use crate::ports;
 
 /// The whole file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DevstackConfig {
     /// Ports.
@@ -50,6 +57,9 @@ pub struct DevstackConfig {
     pub watch: bool,
     /// The trace collector's bounds.
     pub telemetry: TelemetryConfig,
+    /// Fault rules the SQS emulator starts with (`[[faults]]`, the JSON of
+    /// `POST /_slipway/faults` as TOML).
+    pub faults: Vec<RuleSpec>,
 }
 
 /// `[telemetry]`: how many spans the collector keeps (the oldest go first past either).
@@ -169,6 +179,7 @@ impl Default for DevstackConfig {
             apps: Vec::new(),
             watch: false,
             telemetry: TelemetryConfig::default(),
+            faults: Vec::new(),
         }
     }
 }
@@ -259,6 +270,10 @@ impl DevstackConfig {
                 config.main_queue
             ));
         }
+        for (index, rule) in config.faults.iter().enumerate() {
+            rule.validate()
+                .map_err(|reason| format!("[[faults]] number {}: {reason}", index + 1))?;
+        }
         crate::apps::declaration::check(&config.apps, text)?;
         Ok(config)
     }
@@ -310,5 +325,20 @@ mod tests {
             DevstackConfig::parse("[porst]\n").is_err(),
             "unknown sections are refused"
         );
+    }
+
+    #[test]
+    fn fault_rules_are_declared_and_checked() {
+        let config = DevstackConfig::parse(
+            "[[faults]]\nactions = [\"SendMessage\"]\nqueue = \"orders\"\nprobability = 0.5\nerror = { code = \"ServiceUnavailable\", status = 503 }\ncount = 3\n",
+        )
+        .unwrap();
+        assert_eq!(config.faults.len(), 1);
+        assert_eq!(config.faults[0].count, Some(3));
+        assert!(config.faults[0].validate().is_ok());
+        let err = DevstackConfig::parse("[[faults]]\nqueue = \"orders\"\n").unwrap_err();
+        assert!(err.contains("[[faults]] number 1"), "{err}");
+        assert!(err.contains("exactly one effect"), "{err}");
+        assert!(DevstackConfig::parse("[[faults]]\nduplicat = true\n").is_err());
     }
 }

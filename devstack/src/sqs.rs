@@ -16,10 +16,11 @@ use crate::signals::shutdown_signal;
 
 /// Runs the emulator until Ctrl-C or SIGTERM.
 pub async fn run(paths: &Paths, args: SqsArgs) -> anyhow::Result<()> {
+    let config = DevstackConfig::load(&paths.config_file())?;
     let declared = if args.no_declared_queues {
         Vec::new()
     } else {
-        DevstackConfig::load(&paths.config_file())?.queues
+        config.queues.clone()
     };
     let addr = SocketAddr::new(args.host, args.port);
     let settings = SqsSettings {
@@ -65,6 +66,16 @@ pub async fn run(paths: &Paths, args: SqsArgs) -> anyhow::Result<()> {
                 println!("  queue {url}");
             }
         }
+    }
+    for rule in &config.faults {
+        let added = emulator
+            .faults()
+            .add(rule.clone())
+            .map_err(|reason| anyhow::anyhow!("a [[faults]] rule of devstack.toml: {reason}"))?;
+        println!(
+            "  fault rule {} (devstack.toml; DELETE {endpoint}/_slipway/faults/{} to lift it)",
+            added.id, added.id
+        );
     }
     println!(
         "  export AWS_ENDPOINT_URL={endpoint} AWS_REGION={0} AWS_DEFAULT_REGION={0} AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x",

@@ -18,7 +18,9 @@
 //! - [`history`]: each message's life (sent, waited, received, deleted, dead-lettered…) for the
 //!   history endpoint, and cut into phases that devstack puts in the sender's trace.
 //! - [`dev_api`]: developer endpoints outside the AWS API (queue stats, side-effect-free peek,
-//!   message histories).
+//!   message histories, the virtual clock, fault rules).
+//! - [`faults`]: fault rules — errors, latency, dropped connections and duplicate deliveries
+//!   injected on purpose, checked by the server before each request.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), sqs_emulator::server::StartError> {
@@ -29,6 +31,7 @@
 
 pub mod core;
 pub mod dev_api;
+pub mod faults;
 pub mod history;
 pub mod listener;
 pub mod persist;

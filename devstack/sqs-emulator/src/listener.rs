@@ -9,12 +9,31 @@
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+
+/// Marks a response whose connection is to be closed without writing it (a fault rule's
+/// dropped connection): the loop turns it into a service error, on which hyper closes the
+/// connection, so the client sees it end with no answer.
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// The error a marked response becomes.
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by a fault rule")]
+pub struct ConnectionDropped;
+
+impl From<std::convert::Infallible> for ConnectionDropped {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
 
 /// How long a client may take to send a request's headers, by default.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -51,7 +70,16 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
+        let service = TowerToHyperService::new(tower::ServiceExt::<Request<Incoming>>::map_result(
+            router.clone(),
+            |result: Result<axum::response::Response, std::convert::Infallible>| match result {
+                Ok(response) if response.extensions().get::<DropConnection>().is_some() => {
+                    Err(ConnectionDropped)
+                }
+                Ok(response) => Ok(response),
+                Err(never) => match never {},
+            },
+        ));
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

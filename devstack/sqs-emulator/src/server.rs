@@ -19,8 +19,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::core::{Clock, Sqs, SqsSettings, VirtualClock};
+use crate::dev_api;
+use crate::faults::Faults;
+use crate::faults::gate::{self, Gate, Protocol};
 use crate::history::{self, History, PhaseSink};
-use crate::listener::DEFAULT_HEADER_READ_TIMEOUT;
+use crate::listener::{DEFAULT_HEADER_READ_TIMEOUT, DropConnection};
 use crate::persist::{PersistError, PersistOptions, Recovery, Store};
 use crate::protocol::context::{QueueUrlStyle, RequestContext, request_region};
 use crate::protocol::{WireResponse, json, query};
@@ -28,8 +31,19 @@ use crate::protocol::{WireResponse, json, query};
 /// Largest request body accepted: a 1 MiB message, or a batch of them, with JSON overhead.
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
-/// The axum router serving `sqs`, writing queue URLs in `url_style`.
-pub fn router(sqs: Arc<Sqs>, history: Option<Arc<History>>, url_style: QueueUrlStyle) -> Router {
+/// What the router serves besides the core: message histories, fault rules, the URL style.
+#[derive(Debug, Clone, Default)]
+pub struct RouterParts {
+    /// Message histories, when kept.
+    pub history: Option<Arc<History>>,
+    /// Fault rules.
+    pub faults: Arc<Faults>,
+    /// How queue URLs are written.
+    pub url_style: QueueUrlStyle,
+}
+
+/// The axum router serving `sqs`.
+pub fn router(sqs: Arc<Sqs>, parts: RouterParts) -> Router {
     Router::new()
         .route(
             "/_slipway/messages/{id}/history",
@@ -41,6 +55,16 @@ pub fn router(sqs: Arc<Sqs>, history: Option<Arc<History>>, url_style: QueueUrlS
             "/_slipway/clock/advance",
             post(crate::dev_api::clock::advance),
         )
+        .route(
+            "/_slipway/faults",
+            get(dev_api::faults::list)
+                .post(dev_api::faults::add)
+                .delete(dev_api::faults::clear),
+        )
+        .route(
+            "/_slipway/faults/{id}",
+            axum::routing::delete(dev_api::faults::remove),
+        )
         .route("/_slipway/queues", get(crate::dev_api::queues))
         .route(
             "/_slipway/queues/{name}/messages",
@@ -49,21 +73,31 @@ pub fn router(sqs: Arc<Sqs>, history: Option<Arc<History>>, url_style: QueueUrlS
         .route("/", post(handle).get(handle_get))
         .route("/{*path}", post(handle).get(handle_get))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
-        .layer(axum::Extension(history))
-        .layer(axum::Extension(url_style))
+        .layer(axum::Extension(parts.history))
+        .layer(axum::Extension(parts.faults))
+        .layer(axum::Extension(parts.url_style))
         .with_state(sqs)
 }
 
 async fn handle(
     State(sqs): State<Arc<Sqs>>,
     Extension(url_style): Extension<QueueUrlStyle>,
+    Extension(faults): Extension<Arc<Faults>>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let context = context_of(&sqs, url_style, &headers);
+    let mut context = context_of(&sqs, url_style, &headers);
     let target = headers.get("x-amz-target").and_then(|h| h.to_str().ok());
     if target.is_some() {
+        if !faults.is_empty() {
+            let (action, queue) = gate::json_request(target, &body);
+            match gate::check(&faults, &action, queue.as_deref(), Protocol::Json).await {
+                Gate::Serve { duplicate } => context.duplicate_delivery = duplicate,
+                Gate::Answer(wire) => return into_response(wire),
+                Gate::Drop => return dropped(),
+            }
+        }
         let response = json::handle(&sqs, &context, target, &body).await;
         return match sqs.durable().await {
             Ok(()) => into_response(response),
@@ -82,12 +116,13 @@ async fn handle(
     {
         params.extend(more);
     }
-    into_response(serve_query(&sqs, &context, uri.path(), params).await)
+    serve_query(&sqs, &faults, context, uri.path(), params).await
 }
 
 async fn handle_get(
     State(sqs): State<Arc<Sqs>>,
     Extension(url_style): Extension<QueueUrlStyle>,
+    Extension(faults): Extension<Arc<Faults>>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -98,24 +133,41 @@ async fn handle_get(
             return into_response(query::error_response(&error, "", context.response_format));
         }
     };
-    into_response(serve_query(&sqs, &context, uri.path(), params).await)
+    serve_query(&sqs, &faults, context, uri.path(), params).await
 }
 
 async fn serve_query(
     sqs: &Arc<Sqs>,
-    context: &RequestContext,
+    faults: &Faults,
+    mut context: RequestContext,
     path: &str,
     params: Vec<(String, String)>,
-) -> WireResponse {
+) -> Response {
     if !query::is_query(&params) {
         // Neither protocol's marker.
-        return query::unknown_operation();
+        return into_response(query::unknown_operation());
     }
-    let response = query::handle(sqs, context, path, params).await;
-    match sqs.durable().await {
+    if !faults.is_empty() {
+        let (action, queue) = gate::query_request(&params, path);
+        let protocol = Protocol::Query(context.response_format);
+        match gate::check(faults, &action, queue.as_deref(), protocol).await {
+            Gate::Serve { duplicate } => context.duplicate_delivery = duplicate,
+            Gate::Answer(wire) => return into_response(wire),
+            Gate::Drop => return dropped(),
+        }
+    }
+    let response = query::handle(sqs, &context, path, params).await;
+    into_response(match sqs.durable().await {
         Ok(()) => response,
         Err(error) => query::error_response(&error, "", context.response_format),
-    }
+    })
+}
+
+/// A response the connection loop drops instead of writing (a fault rule's).
+fn dropped() -> Response {
+    let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+    response.extensions_mut().insert(DropConnection);
+    response
 }
 
 fn context_of(sqs: &Sqs, url_style: QueueUrlStyle, headers: &HeaderMap) -> RequestContext {
@@ -277,7 +329,13 @@ impl EmulatorBuilder {
             history
         });
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(sqs.clone(), history, self.url_style);
+        let faults = Arc::new(Faults::default());
+        let parts = RouterParts {
+            history,
+            faults: faults.clone(),
+            url_style: self.url_style,
+        };
+        let app = router(sqs.clone(), parts);
         let task = tokio::spawn(crate::listener::serve(
             listener,
             app,
@@ -286,6 +344,7 @@ impl EmulatorBuilder {
         ));
         Ok(Emulator {
             sqs,
+            faults,
             local_addr,
             stop: Some(stop),
             task,
@@ -335,6 +394,7 @@ async fn open_store(sqs: &Arc<Sqs>, options: PersistOptions) -> Result<Persisten
 /// A running emulator. Dropping it stops the server.
 pub struct Emulator {
     sqs: Arc<Sqs>,
+    faults: Arc<Faults>,
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
@@ -345,6 +405,12 @@ impl Emulator {
     /// A builder.
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder::default()
+    }
+
+    /// Its fault rules (what `/_slipway/faults` adds to and lists), for a host that declares
+    /// rules at start.
+    pub fn faults(&self) -> &Arc<Faults> {
+        &self.faults
     }
 
     /// The address it listens on.

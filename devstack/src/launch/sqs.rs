@@ -10,6 +10,7 @@ use std::sync::Arc;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sqs::types::QueueAttributeName;
+use sqs_emulator::faults::RuleSpec;
 use sqs_emulator::history::PhaseSink;
 use sqs_emulator::persist::{PersistOptions, Recovery};
 use sqs_emulator::server::{Emulator, StartError};
@@ -121,6 +122,29 @@ pub fn client(endpoint: &str) -> Client {
         ))
         .build();
     Client::from_conf(config)
+}
+
+/// Adds the declared fault rules (`[[faults]]`) to the emulator at `endpoint` through its
+/// `/_slipway/faults` API; a backend without that API (ElasticMQ) is an error that says so.
+pub async fn declare_faults(endpoint: &str, rules: &[RuleSpec]) -> Result<(), LaunchError> {
+    let client = reqwest::Client::new();
+    for rule in rules {
+        let response = client
+            .post(format!("{endpoint}/_slipway/faults"))
+            .json(rule)
+            .send()
+            .await
+            .map_err(|e| LaunchError::Io(format!("sqs: cannot declare a fault rule: {e}")))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            return Err(LaunchError::Io(format!(
+                "sqs: the emulator refused a [[faults]] rule ({status}; fault rules need the \
+                 embedded emulator): {text}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Creates the declared queues in order (a DLQ before its users) and returns their URLs.

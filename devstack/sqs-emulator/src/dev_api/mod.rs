@@ -3,7 +3,7 @@
 //!
 //! - `GET /_slipway/queues` — every queue with its depths (visible, in flight, delayed), totals
 //!   (sent, received, deleted), rates (per second over the last 10 whole seconds), the age of
-//!   its oldest message and its dead-letter target.
+//!   its oldest message, its dead-letter target and the fault rules fired on it.
 //! - `GET /_slipway/queues/{name}/messages?limit=N&region=R` — up to N (default 100, at most
 //!   1,000) messages in send order, in any state, with their attributes; of the queue in
 //!   region R (the emulator's default region when not given).
@@ -13,8 +13,11 @@
 //!   delayed, waiting and in flight, and the trace it belongs to; see [`crate::history`].
 //!   404 for a message the emulator no longer remembers.
 //! - `GET /_slipway/clock`, `POST /_slipway/clock/advance` — the virtual clock (`clock.rs`).
+//! - `GET|POST|DELETE /_slipway/faults`, `DELETE /_slipway/faults/{id}` — fault rules
+//!   (`faults.rs`).
 
 pub mod clock;
+pub mod faults;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -29,6 +32,7 @@ use serde::Serialize;
 
 use crate::core::rates::Rates;
 use crate::core::{AttributeData, MessageState, Sqs};
+use crate::faults::Faults;
 use crate::history::History;
 
 /// One queue's statistics.
@@ -62,6 +66,8 @@ pub struct QueueStats {
     pub dead_letter_target_arn: Option<String>,
     /// The RedrivePolicy's maxReceiveCount.
     pub max_receive_count: Option<u32>,
+    /// Fault rules fired on requests naming this queue.
+    pub faults_fired: u64,
 }
 
 /// A message as peeked.
@@ -88,7 +94,10 @@ pub struct PeekedMessage {
 }
 
 /// `GET /_slipway/queues`.
-pub async fn queues(State(sqs): State<Arc<Sqs>>) -> Json<Vec<QueueStats>> {
+pub async fn queues(
+    State(sqs): State<Arc<Sqs>>,
+    Extension(faults): Extension<Arc<Faults>>,
+) -> Json<Vec<QueueStats>> {
     let now = sqs.now();
     let stats = sqs
         .all_queues()
@@ -115,6 +124,7 @@ pub async fn queues(State(sqs): State<Arc<Sqs>>) -> Json<Vec<QueueStats>> {
                     .as_ref()
                     .map(|p| p.dead_letter_target_arn.clone()),
                 max_receive_count: config.redrive_policy.as_ref().map(|p| p.max_receive_count),
+                faults_fired: faults.fired_for(&queue.name),
             }
         })
         .collect();

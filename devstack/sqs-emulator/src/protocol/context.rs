@@ -60,6 +60,8 @@ pub struct RequestContext {
     pub trace_header: Option<String>,
     /// How a Query-protocol response is written (the `Accept` header).
     pub response_format: ResponseFormat,
+    /// A fault rule asks that what this receive returns be delivered again.
+    pub duplicate_delivery: bool,
 }
 
 impl RequestContext {
@@ -73,6 +75,7 @@ impl RequestContext {
             url_style: QueueUrlStyle::Path,
             trace_header: None,
             response_format: ResponseFormat::Xml,
+            duplicate_delivery: false,
         }
     }
 

@@ -20,9 +20,11 @@ import subprocess
 import sys
 import time
 import traceback
+import urllib.request
 
 import boto3
 import botocore
+import botocore.config
 
 RESULTS = []
 
@@ -247,7 +249,45 @@ def run_boto3_checks(sqs):
         except botocore.exceptions.ClientError as error:
             assert error.response["Error"]["Code"] in ("InvalidAttributeValue",), error.response
 
-    for test in (send_receive_delete, batches, errors, visibility, dead_letters, fifo, regions, high_throughput_fifo):
+    def slipway(method, path, body=None):
+        request = urllib.request.Request(
+            sqs.meta.endpoint_url + path, method=method,
+            data=None if body is None else json.dumps(body).encode(), headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
+
+    @check("boto3: a fault rule's error reaches the client with its code")
+    def fault_rule():
+        url = sqs.create_queue(QueueName="b3-faulty")["QueueUrl"]
+        once = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1").client(
+            "sqs", endpoint_url=sqs.meta.endpoint_url,
+            config=botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1}),
+        )
+        slipway("POST", "/_slipway/faults", {"actions": ["SendMessage"], "queue": "b3-faulty",
+                                             "error": {"code": "ThrottlingException"}, "count": 1})
+        try:
+            once.send_message(QueueUrl=url, MessageBody="x")
+            raise AssertionError("the fault did not fire")
+        except botocore.exceptions.ClientError as error:
+            assert error.response["Error"]["Code"] == "ThrottlingException", error.response
+            assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400, error.response
+        once.send_message(QueueUrl=url, MessageBody="x")  # the rule ran out
+        assert slipway("GET", "/_slipway/faults") == []
+
+    @check("boto3: the virtual clock ends a visibility timeout")
+    def clock():
+        url = sqs.create_queue(QueueName="b3-clock", Attributes={"VisibilityTimeout": "3600"})["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="later")
+        assert len(sqs.receive_message(QueueUrl=url)["Messages"]) == 1
+        assert "Messages" not in sqs.receive_message(QueueUrl=url)
+        reading = slipway("POST", "/_slipway/clock/advance", {"seconds": 3600})
+        assert reading["offset_ms"] >= 3_600_000, reading
+        again = sqs.receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+        assert again["Attributes"]["ApproximateReceiveCount"] == "2", again
+
+    for test in (send_receive_delete, batches, errors, visibility, dead_letters, fifo, regions, high_throughput_fifo,
+                 fault_rule, clock):
         test()
 
 

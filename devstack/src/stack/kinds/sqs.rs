@@ -79,6 +79,7 @@ impl Kind for Sqs {
         config: &DevstackConfig,
     ) -> Result<Vec<(String, String)>, LaunchError> {
         let queues = sqs::create_queues(url, &config.queues).await?;
+        sqs::declare_faults(url, &config.faults).await?;
         let mut settings = vec![
             ("AWS_ENDPOINT_URL".to_string(), url.to_string()),
             ("AWS_REGION".to_string(), sqs::REGION.to_string()),

@@ -228,6 +228,14 @@ pub async fn receive_message(
         .map(String::as_str)
         .collect();
     let deliveries = call.sqs.receive(&queue, &receive).await?;
+    if call.context.duplicate_delivery && !queue.is_fifo() {
+        // A fault rule's duplicate delivery: visible again at once, so the next receive gets
+        // these messages too (both handles stay usable, as on a standard queue).
+        for delivery in &deliveries {
+            call.sqs
+                .change_visibility(&queue, &delivery.receipt_handle, 0)?;
+        }
+    }
     let messages = deliveries
         .into_iter()
         .map(|d| to_wire_message(d, &system_names, &request.message_attribute_names))

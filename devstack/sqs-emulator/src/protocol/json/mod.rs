@@ -65,6 +65,20 @@ pub fn error_response(error: &SqsError) -> WireResponse {
     }
 }
 
+/// The wire form of an error a fault rule injects: `code` as the `__type` and the query code,
+/// a `Receiver` fault for a 5xx status.
+pub fn injected_error(code: &str, status: u16, message: &str) -> WireResponse {
+    let fault = if status >= 500 { "Receiver" } else { "Sender" };
+    let body =
+        serde_json::json!({"__type": format!("com.amazonaws.sqs#{code}"), "message": message});
+    WireResponse {
+        status,
+        content_type: CONTENT_TYPE,
+        query_error: Some(format!("{code};{fault}")),
+        body: body.to_string().into_bytes(),
+    }
+}
+
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()

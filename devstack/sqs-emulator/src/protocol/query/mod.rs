@@ -179,6 +179,33 @@ pub fn error_response(error: &SqsError, request_id: &str, format: ResponseFormat
     }
 }
 
+/// The wire form of an error a fault rule injects, `Receiver` for a 5xx status.
+pub fn injected_error(
+    code: &str,
+    status: u16,
+    message: &str,
+    format: ResponseFormat,
+) -> WireResponse {
+    let fault = if status >= 500 { "Receiver" } else { "Sender" };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (content_type, body) = match format {
+        ResponseFormat::Xml => (
+            CONTENT_TYPE,
+            xml::error(fault, code, message, &request_id).into_bytes(),
+        ),
+        ResponseFormat::Json => (
+            json_form::CONTENT_TYPE,
+            json_form::error(fault, code, message, &request_id),
+        ),
+    };
+    WireResponse {
+        status,
+        content_type,
+        query_error: None,
+        body,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
