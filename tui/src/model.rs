@@ -40,6 +40,8 @@ pub struct QueueRow {
     pub delayed: u64,
     /// Age of the oldest message, when the endpoint tells (the emulator does; SQS does not).
     pub oldest_age: Option<Duration>,
+    /// Fault rules fired on it, when the endpoint tells (the emulator does).
+    pub faults_fired: Option<u64>,
     /// Why the depths could not be read, if they could not.
     pub error: Option<String>,
 }

@@ -36,6 +36,7 @@ fn queue(name: &str, is_dlq: bool, visible: u64, in_flight: u64) -> QueueRow {
         in_flight,
         delayed: 0,
         oldest_age: Some(Duration::from_secs(42)),
+        faults_fired: Some(u64::from(is_dlq)),
         error: None,
     }
 }

@@ -102,6 +102,7 @@ fn space_freezes_and_plus_minus_step_the_refresh() {
             in_flight: 0,
             delayed: 0,
             oldest_age: None,
+            faults_fired: None,
             error: None,
         }],
         ..Update::default()

@@ -22,6 +22,8 @@ const RECEIVE_VISIBILITY_SECS: i32 = 2;
 struct PeekStats {
     name: String,
     oldest_age_seconds: Option<f64>,
+    #[serde(default)]
+    faults_fired: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -66,11 +68,13 @@ impl Collector {
         for (url, is_dlq) in queues {
             let Some(url) = url else { continue };
             let name = queue_name(&url).to_owned();
-            let oldest_age = stats
+            let peeked = stats
                 .as_ref()
-                .and_then(|all| all.iter().find(|s| s.name == name))
+                .and_then(|all| all.iter().find(|s| s.name == name));
+            let oldest_age = peeked
                 .and_then(|s| s.oldest_age_seconds)
                 .map(Duration::from_secs_f64);
+            let faults_fired = peeked.and_then(|s| s.faults_fired);
             let mut row = QueueRow {
                 name,
                 is_dlq,
@@ -78,6 +82,7 @@ impl Collector {
                 in_flight: 0,
                 delayed: 0,
                 oldest_age,
+                faults_fired,
                 error: None,
             };
             match client

@@ -99,7 +99,7 @@ fn draw_workers(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_queues(frame: &mut Frame, app: &App, area: Rect) {
-    let header = Row::new(["queue", "visible", "in flight", "delayed", "oldest"])
+    let header = Row::new(["queue", "visible", "in flight", "delayed", "oldest", "faults"])
         .style(Style::new().add_modifier(Modifier::BOLD));
     let rows: Vec<Row> = if app.queues.is_empty() {
         vec![Row::new([Cell::from(
@@ -133,6 +133,7 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect) {
                         q.in_flight.to_string(),
                         q.delayed.to_string(),
                         age(q.oldest_age),
+                        q.faults_fired.map_or("-".into(), |n| n.to_string()),
                     ])
                     .style(style),
                 }
@@ -148,6 +149,7 @@ fn draw_queues(frame: &mut Frame, app: &App, area: Rect) {
                 Constraint::Length(10),
                 Constraint::Length(8),
                 Constraint::Length(7),
+                Constraint::Length(6),
             ],
         )
         .header(header)
