@@ -15,6 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::chaos::{ActiveFault, ProcessFault};
 use crate::state::Backend;
 use crate::trace::{Span, TraceQuery, TraceSummary};
 
@@ -65,15 +66,26 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<usize>,
     },
+    /// A process fault on a component (`devstack chaos`).
+    Chaos {
+        /// What to do.
+        fault: ProcessFault,
+        /// To which component.
+        component: String,
+        /// Undo it after this many ms (a kill is followed by a start, a pause by a resume).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_ms: Option<u64>,
+    },
 }
 
 impl Request {
     /// The component a restart, stop or start is about.
     pub fn component(&self) -> Option<&str> {
         match self {
-            Self::Restart { component } | Self::Stop { component } | Self::Start { component } => {
-                Some(component)
-            }
+            Self::Restart { component }
+            | Self::Stop { component }
+            | Self::Start { component }
+            | Self::Chaos { component, .. } => Some(component),
             Self::Status | Self::Logs { .. } | Self::Trace { .. } | Self::Traces { .. } => None,
         }
     }
@@ -99,6 +111,9 @@ pub struct Response {
     /// Recent traces, for a `traces` request, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub traces: Vec<TraceSummary>,
+    /// Process faults in force, with every component list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<ActiveFault>,
 }
 
 /// How severe a log line is, in the order a minimum-level filter compares them. Each
@@ -162,6 +177,9 @@ pub enum ComponentState {
     Stale,
     /// Stopped on request.
     Stopped,
+    /// Its processes are stopped by `devstack chaos pause` (SIGSTOP): it holds its
+    /// connections and answers nothing.
+    Paused,
     /// Its last start failed, or it exited by itself.
     Failed,
 }

@@ -10,6 +10,7 @@
 //!   histogram quantiles).
 //! - [`control`]: the requests and answers of a running `devstack up`'s control socket
 //!   (`devstack restart|stop|start|status`, later the TUI).
+//! - [`chaos`]: process faults on a running stack's components (`devstack chaos`).
 //! - [`trace`]: spans as devstack's collector keeps them and `devstack trace --json` prints
 //!   them, and the queries that find a journey (trace id, order id, message id).
 //! - [`redact`]: how a URL with a password is shown wherever it leaves a process (logs,
@@ -19,6 +20,7 @@
 //! This crate holds data definitions and such shared rules only: no I/O beyond reading and
 //! writing the state file, no networking, no runtime.
 
+pub mod chaos;
 pub mod control;
 pub mod metrics;
 pub mod redact;

@@ -64,6 +64,38 @@ pub enum Command {
     /// One journey from the running stack's trace collector: every span of the traces that
     /// hold the order, the trace or the message, as a waterfall (or JSON).
     Trace(TraceArgs),
+    /// Faults on purpose on the running stack: kill, restart, pause (SIGSTOP: a hung
+    /// dependency) or resume a component, or list the faults in force (with the SQS
+    /// emulator's fault rules).
+    Chaos(ChaosArgs),
+}
+
+/// Options of `devstack chaos`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ChaosArgs {
+    /// What to do.
+    pub action: ChaosAction,
+    /// To which component (`postgres`, `redis`, `service`, …); none for `list`.
+    pub component: Option<String>,
+    /// Undo it after DURATION (`30s`, `2m`): a killed component is started again, a paused
+    /// one resumed.
+    #[arg(long = "for", value_name = "DURATION")]
+    pub for_duration: Option<humantime::Duration>,
+}
+
+/// What `devstack chaos` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChaosAction {
+    /// SIGKILL: a crash; it stays down (or `--for` a while).
+    Kill,
+    /// Stop it and start it again.
+    Restart,
+    /// SIGSTOP: it holds its connections and answers nothing.
+    Pause,
+    /// SIGCONT: a paused component runs again.
+    Resume,
+    /// The faults in force.
+    List,
 }
 
 /// Options of `devstack trace`.

@@ -46,5 +46,6 @@ async fn run() -> anyhow::Result<()> {
         Command::Stop { component } => commands::control::stop(&paths, component).await,
         Command::Start { component } => commands::control::start(&paths, component).await,
         Command::Trace(args) => commands::trace::run(&paths, args).await,
+        Command::Chaos(args) => commands::chaos::run(&paths, args).await,
     }
 }

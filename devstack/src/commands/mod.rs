@@ -1,6 +1,7 @@
 //! The subcommands of the `devstack` binary, one module each. They print for people and return
 //! `anyhow` errors; the library modules they call return typed errors.
 
+pub mod chaos;
 pub mod control;
 pub mod down;
 pub mod env;

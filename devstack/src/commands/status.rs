@@ -76,6 +76,9 @@ pub async fn run(paths: &Paths) -> anyhow::Result<()> {
             println!("{}: {error}", component.name);
         }
     }
+    for fault in &response.faults {
+        println!("chaos: {}", super::chaos::describe(fault));
+    }
     if not_ready.is_empty() {
         Ok(())
     } else {

@@ -7,7 +7,9 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use slipway_contracts::chaos::ProcessFault;
 use slipway_contracts::control::{Request, Response};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -15,7 +17,8 @@ use tokio::sync::Mutex;
 
 use crate::logs::hub::{DEFAULT_LIMIT, LogHub};
 use crate::otlp::store::SpanStore;
-use crate::stack::Stack;
+use crate::stack::chaos::now_unix_ms;
+use crate::stack::{ComponentId, Stack};
 
 /// Traces listed when a `traces` request gives no limit.
 const RECENT_TRACES: usize = 100;
@@ -70,7 +73,7 @@ impl Drop for SocketFile {
     }
 }
 
-async fn serve(stream: UnixStream, served: &Served) -> std::io::Result<()> {
+async fn serve(stream: UnixStream, served: &Arc<Served>) -> std::io::Result<()> {
     let mine = nix::unistd::Uid::effective().as_raw();
     if stream.peer_cred()?.uid() != mine {
         return Ok(());
@@ -91,7 +94,7 @@ async fn serve(stream: UnixStream, served: &Served) -> std::io::Result<()> {
     Ok(())
 }
 
-async fn carry_out(request: Request, served: &Served) -> Response {
+async fn carry_out(request: Request, served: &Arc<Served>) -> Response {
     match &request {
         Request::Logs { after, limit } => {
             return Response {
@@ -129,6 +132,23 @@ async fn carry_out(request: Request, served: &Served) -> Response {
         (Request::Restart { .. }, Some(Ok(id))) => stack.restart_component(id).await,
         (Request::Stop { .. }, Some(Ok(id))) => stack.stop_component(id).await,
         (Request::Start { .. }, Some(Ok(id))) => stack.start_component(id).await,
+        (Request::Chaos { fault, for_ms, .. }, Some(Ok(id))) => {
+            let undone = matches!(fault, ProcessFault::Kill | ProcessFault::Pause);
+            let until = for_ms
+                .filter(|_| undone)
+                .map(|ms| now_unix_ms().saturating_add(i64::try_from(ms).unwrap_or(i64::MAX)));
+            let result = stack.chaos(id, *fault, until).await;
+            if let (Ok(()), Some(until), Some(ms)) = (&result, until, for_ms) {
+                undo_later(
+                    served.clone(),
+                    id,
+                    *fault,
+                    until,
+                    Duration::from_millis(*ms),
+                );
+            }
+            result
+        }
         _ => Ok(()),
     };
     if request != Request::Status {
@@ -138,6 +158,23 @@ async fn carry_out(request: Request, served: &Served) -> Response {
         ok: result.is_ok(),
         error: result.err().map(|e| e.to_string()),
         components: stack.statuses(),
+        faults: stack.faults(),
         ..Response::default()
     }
+}
+
+/// Undoes a `--for` fault when its time is up (unless something ended it before).
+fn undo_later(
+    served: Arc<Served>,
+    id: ComponentId,
+    fault: ProcessFault,
+    until_unix_ms: i64,
+    after: Duration,
+) {
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        let mut stack = served.stack.lock().await;
+        stack.undo(id, fault, until_unix_ms).await;
+        (served.on_change)(&stack);
+    });
 }

@@ -4,9 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
+use slipway_contracts::chaos::{ActiveFault, ProcessFault};
 use slipway_contracts::control::{ComponentState, ComponentStatus};
 use slipway_contracts::state::Backend;
 
+use super::chaos;
 use crate::component::{Instance, Recipe};
 use crate::launch::LaunchError;
 
@@ -25,6 +28,7 @@ pub struct Started {
     restarts: u32,
     failure: Option<String>,
     stale: Option<String>,
+    fault: Option<ActiveFault>,
 }
 
 impl Started {
@@ -46,6 +50,7 @@ impl Started {
             restarts: 0,
             failure: None,
             stale: None,
+            fault: None,
         }
     }
 
@@ -83,16 +88,65 @@ impl Started {
                 self.name
             )));
         }
+        self.release();
         if let Some(running) = self.running.take() {
             running.stop().await;
         }
         Ok(())
     }
 
-    /// Starts it again from its recipe (same port, same data); a no-op when it runs.
+    /// The process fault in force on it, if any.
+    pub fn fault(&self) -> Option<&ActiveFault> {
+        self.fault.as_ref()
+    }
+
+    /// SIGSTOP to its processes: it keeps its connections and answers nothing.
+    pub fn pause(&mut self, until_unix_ms: Option<i64>) -> Result<(), LaunchError> {
+        chaos::signal_group(&self.name, self.pid(), Signal::SIGSTOP, "pause")?;
+        self.fault = Some(chaos::record(
+            &self.name,
+            ProcessFault::Pause,
+            until_unix_ms,
+        ));
+        Ok(())
+    }
+
+    /// SIGCONT to its processes, if paused.
+    pub fn resume(&mut self) -> Result<(), LaunchError> {
+        chaos::signal_group(&self.name, self.pid(), Signal::SIGCONT, "resume")?;
+        self.fault = None;
+        Ok(())
+    }
+
+    /// SIGKILL to its processes: a crash. It stays down until started again.
+    pub fn kill(&mut self, until_unix_ms: Option<i64>) -> Result<(), LaunchError> {
+        chaos::signal_group(&self.name, self.pid(), Signal::SIGKILL, "kill")?;
+        self.fault = Some(chaos::record(&self.name, ProcessFault::Kill, until_unix_ms));
+        Ok(())
+    }
+
+    /// Lets a paused process run again before it is stopped (a stopped process would not
+    /// act on the stop signal) and forgets the fault.
+    fn release(&mut self) {
+        if self
+            .fault
+            .as_ref()
+            .is_some_and(|f| f.fault == ProcessFault::Pause)
+        {
+            let _ = chaos::signal_group(&self.name, self.pid(), Signal::SIGCONT, "resume");
+        }
+        self.fault = None;
+    }
+
+    /// Starts it again from its recipe (same port, same data); a no-op when it runs. A
+    /// process that died (or was killed) is cleaned up first.
     pub async fn start(&mut self) -> Result<(), LaunchError> {
-        if self.running.is_some() {
+        if self.running.as_ref().is_some_and(|r| r.healthy()) {
             return Ok(());
+        }
+        self.fault = None;
+        if let Some(dead) = self.running.take() {
+            dead.stop().await;
         }
         match self.recipe.start().await {
             Ok(running) => {
@@ -138,7 +192,8 @@ impl Started {
     }
 
     /// Stops it for good (the stack is stopping).
-    pub async fn shut_down(self) {
+    pub async fn shut_down(mut self) {
+        self.release();
         if let Some(running) = self.running {
             running.stop().await;
         }
@@ -147,14 +202,25 @@ impl Started {
     /// Its state, as the control channel reports it.
     pub fn status(&self) -> ComponentStatus {
         let exited = self.running.as_ref().is_some_and(|r| !r.healthy());
+        let paused = self
+            .fault
+            .as_ref()
+            .is_some_and(|f| f.fault == ProcessFault::Pause);
         let state = match (&self.running, &self.failure) {
+            (Some(_), _) if paused => ComponentState::Paused,
             (Some(_), _) if exited => ComponentState::Failed,
             (Some(_), _) if self.stale.is_some() => ComponentState::Stale,
             (Some(_), _) => ComponentState::Ready,
             (None, Some(_)) => ComponentState::Failed,
             (None, None) => ComponentState::Stopped,
         };
-        let failure = if exited {
+        let killed = self
+            .fault
+            .as_ref()
+            .is_some_and(|f| f.fault == ProcessFault::Kill);
+        let failure = if exited && killed {
+            Some("killed by `devstack chaos kill`".to_string())
+        } else if exited {
             Some("the process exited by itself (see `devstack logs`)".to_string())
         } else {
             self.failure.clone().or_else(|| self.stale.clone())

@@ -6,10 +6,13 @@
 //! - [`kinds`]: the registry of infrastructure kinds, one module each.
 //! - [`options`]: what to start and how ([`StackOptions`]), and how progress is reported.
 //! - [`entry`]: one component of the stack — running or stopped — and its history.
+//! - [`chaos`]: process faults (`devstack chaos`): signals to a component's process group.
 //! - here: the stack as a whole — the registry of its components (looked up once by name
 //!   into a [`ComponentId`]), start in order, settings, one component's stop, start and
-//!   restart (what the control channel and the watcher ask), stop in reverse order.
+//!   restart (what the control channel and the watcher ask), process faults and their undoing,
+//!   stop in reverse order.
 
+pub mod chaos;
 pub mod entry;
 pub mod kinds;
 pub mod options;
@@ -17,6 +20,7 @@ pub mod options;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use slipway_contracts::chaos::{ActiveFault, ProcessFault};
 use slipway_contracts::control::ComponentStatus;
 use slipway_contracts::state::{Component, SCHEMA_VERSION, StackState};
 
@@ -310,6 +314,49 @@ impl Stack {
     /// depend on it are left running: they reconnect (the service does).
     pub async fn restart_component(&mut self, id: ComponentId) -> Result<(), LaunchError> {
         self.get_mut(id).restart().await
+    }
+
+    /// Does a process fault to a component, to be undone by itself at `until_unix_ms`.
+    pub async fn chaos(
+        &mut self,
+        id: ComponentId,
+        fault: ProcessFault,
+        until_unix_ms: Option<i64>,
+    ) -> Result<(), LaunchError> {
+        let component = self.get_mut(id);
+        match fault {
+            ProcessFault::Kill => component.kill(until_unix_ms),
+            ProcessFault::Pause => component.pause(until_unix_ms),
+            ProcessFault::Resume => component.resume(),
+            ProcessFault::Restart => component.restart().await,
+        }
+    }
+
+    /// Undoes a fault `--for` asked to end, if it is still the one in force (a resume or a
+    /// restart in between ended it already).
+    pub async fn undo(&mut self, id: ComponentId, fault: ProcessFault, until_unix_ms: i64) {
+        let component = self.get_mut(id);
+        let still = component
+            .fault()
+            .is_some_and(|f| f.fault == fault && f.until_unix_ms == Some(until_unix_ms));
+        if !still {
+            return;
+        }
+        let result = match fault {
+            ProcessFault::Pause => component.resume(),
+            _ => component.restart().await,
+        };
+        if let Err(error) = result {
+            tracing::warn!(component = %component.name, %error, "cannot undo a chaos fault");
+        }
+    }
+
+    /// The process faults in force, in component order.
+    pub fn faults(&self) -> Vec<ActiveFault> {
+        self.components
+            .iter()
+            .filter_map(|c| c.fault().cloned())
+            .collect()
     }
 }
 

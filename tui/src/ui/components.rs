@@ -141,6 +141,7 @@ fn state_word(state: ComponentState) -> &'static str {
         ComponentState::Ready => "ready",
         ComponentState::Stale => "stale",
         ComponentState::Stopped => "stopped",
+        ComponentState::Paused => "PAUSED",
         ComponentState::Failed => "failed",
     }
 }
@@ -151,6 +152,10 @@ fn state_style(state: ComponentState) -> Style {
         ComponentState::Ready => Style::new().fg(Color::Green),
         ComponentState::Stale => Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
         ComponentState::Stopped => Style::new().fg(Color::DarkGray),
+        ComponentState::Paused => Style::new()
+            .fg(Color::Black)
+            .bg(Color::Yellow)
+            .add_modifier(Modifier::BOLD),
         ComponentState::Failed => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
     }
 }

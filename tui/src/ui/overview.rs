@@ -99,8 +99,15 @@ fn draw_workers(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_queues(frame: &mut Frame, app: &App, area: Rect) {
-    let header = Row::new(["queue", "visible", "in flight", "delayed", "oldest", "faults"])
-        .style(Style::new().add_modifier(Modifier::BOLD));
+    let header = Row::new([
+        "queue",
+        "visible",
+        "in flight",
+        "delayed",
+        "oldest",
+        "faults",
+    ])
+    .style(Style::new().add_modifier(Modifier::BOLD));
     let rows: Vec<Row> = if app.queues.is_empty() {
         vec![Row::new([Cell::from(
             "no queues configured (--queue-url, --dlq-url)",
