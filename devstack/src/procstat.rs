@@ -1,6 +1,8 @@
 //! What a process group uses, from Linux's `/proc`: resident memory and CPU time, summed over
-//! every process of the group (Postgres serves each connection from a process of its own, in
-//! the postmaster's group). Elsewhere (macOS) nothing is known and `None` is answered.
+//! every process of the group; and a process's descendants (Postgres serves each connection
+//! from a process of its own, which makes itself a group leader, so signalling the
+//! postmaster's group does not reach it). Elsewhere (macOS) nothing is known: `None`, or no
+//! descendants.
 
 use std::time::Duration;
 
@@ -28,6 +30,41 @@ fn parse_stat(stat: &str) -> Option<(u32, u64, u64)> {
     let stime: u64 = fields.get(12)?.parse().ok()?;
     let rss: u64 = fields.get(21)?.parse().ok()?;
     Some((group, utime + stime, rss))
+}
+
+/// The parent of a process, from the fields of `/proc/<pid>/stat` after the command name.
+fn parent_of(stat: &str) -> Option<u32> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Every process descended from `root` (children, their children…), parents before children.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(u32, u32)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            Some((pid, parent_of(&stat)?))
+        })
+        .collect();
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for (pid, _) in parents
+            .iter()
+            .filter(|(pid, ppid)| *ppid == parent && *pid != root)
+        {
+            if !found.contains(pid) {
+                found.push(*pid);
+                frontier.push(*pid);
+            }
+        }
+    }
+    found
 }
 
 /// The usage of process group `group` (or of the process `group` alone with `whole = false`).
@@ -76,6 +113,19 @@ mod tests {
         let line = "4242 (postgres: a b) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 100 1000000 250 18446744073709551615";
         assert_eq!(parse_stat(line), Some((4242, 10, 250)));
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn a_child_is_a_descendant() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep");
+        let found = descendants(std::process::id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found.contains(&child.id()), "{found:?}");
+        assert_eq!(parent_of("1 (a) b) S 42 1 1"), Some(42));
     }
 
     #[test]

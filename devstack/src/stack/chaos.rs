@@ -1,8 +1,9 @@
-//! Process faults on a component (`devstack chaos`): signals to its process group — every
-//! process devstack started for it is in one group, so a paused Postgres stops its backends
-//! too, not only the postmaster — and the record of the fault in force.
+//! Process faults on a component (`devstack chaos`): signals to its process group and to every
+//! process descended from it — Postgres's backends make themselves group leaders, so the
+//! group alone would pause the postmaster and leave the connections it serves answering — and
+//! the record of the fault in force.
 
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use slipway_contracts::chaos::{ActiveFault, ProcessFault};
 
@@ -26,7 +27,14 @@ pub fn signal_group(
     let group = i32::try_from(pid)
         .map(Pid::from_raw)
         .map_err(|_| LaunchError::Io(format!("{name}: pid {pid} out of range")))?;
-    killpg(group, signal).map_err(|e| LaunchError::Io(format!("{name}: cannot {what}: {e}")))
+    killpg(group, signal).map_err(|e| LaunchError::Io(format!("{name}: cannot {what}: {e}")))?;
+    // After the group: a stopped parent forks no new child while its children are listed.
+    for child in crate::procstat::descendants(pid) {
+        if let Ok(child) = i32::try_from(child) {
+            let _ = kill(Pid::from_raw(child), signal);
+        }
+    }
+    Ok(())
 }
 
 /// The record of a fault done now to `component`, undone by itself at `until_unix_ms`.
