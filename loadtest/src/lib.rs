@@ -13,8 +13,8 @@
 //! - [`checks`]: after the load, every queued order finished and every poison message in
 //!   the DLQ.
 //! - [`service_metrics`]: the service's `/metrics` before and after (queue lag, outcomes).
-//! - [`summary`]: the mergeable JSON summary; [`slo`]: rules judged on it; [`report`]: the
-//!   text tables.
+//! - [`summary`]: the mergeable JSON summary; [`slo`]: rules judged on it, each into a
+//!   [`verdict`]; [`report`]: the text tables.
 //! - [`run`]: `run` and `merge`, tying the above together.
 
 pub mod checks;
@@ -26,3 +26,4 @@ pub mod service_metrics;
 pub mod slo;
 pub mod summary;
 pub mod targets;
+pub mod verdict;

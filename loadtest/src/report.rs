@@ -149,8 +149,8 @@ fn truncate(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::slo::Verdict;
     use crate::summary::{QueueFigures, RequestStats};
+    use crate::verdict::Verdict;
 
     #[test]
     fn the_report_shows_requests_queue_and_verdicts() {

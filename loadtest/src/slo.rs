@@ -18,9 +18,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 use crate::summary::Summary;
+use crate::verdict::Verdict;
 
 /// What a rule measures.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,17 +84,6 @@ pub struct SloError {
     pub rule: String,
     /// Why.
     pub reason: String,
-}
-
-/// A rule's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    /// The rule as given.
-    pub rule: String,
-    /// What was observed, formatted in the rule's unit; `no data` when nothing was.
-    pub observed: String,
-    /// Whether it passed. A rule with no data fails.
-    pub passed: bool,
 }
 
 impl Comparison {

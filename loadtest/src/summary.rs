@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::service_metrics::ServiceFigures;
-use crate::slo::Verdict;
+use crate::verdict::Verdict;
 
 /// The version of the summary's JSON shape; `merge` refuses other versions.
 pub const SUMMARY_VERSION: u32 = 1;
