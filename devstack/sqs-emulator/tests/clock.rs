@@ -203,3 +203,59 @@ async fn the_clock_reads_and_refuses_bad_steps() {
     assert_eq!(after["offset_ms"], 10_250);
     assert_eq!(read().await["offset_ms"], 10_250);
 }
+
+#[tokio::test]
+async fn a_rate_limited_move_task_follows_the_clock() {
+    let sqs = common::start().await;
+    // A move task's source is a dead-letter queue: of `moved-to`, here.
+    let source = create(&sqs, "moved-from", &[]).await;
+    let source_arn = sqs.arn(&source).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{source_arn}","maxReceiveCount":"5"}}"#);
+    let target = create(
+        &sqs,
+        "moved-to",
+        &[(QueueAttributeName::RedrivePolicy, &policy)],
+    )
+    .await;
+    let target_arn = sqs.arn(&target).await;
+    for i in 0..30 {
+        send(&sqs, &source, &format!("m{i}"), 0).await;
+    }
+    sqs.client
+        .start_message_move_task()
+        .source_arn(&source_arn)
+        .destination_arn(&target_arn)
+        .max_number_of_messages_per_second(1)
+        .send()
+        .await
+        .unwrap();
+    // At one a second the task would take 30 s of wall time; 30 s of the emulator's time
+    // takes none.
+    advance(&sqs, json!(30)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let task = sqs
+            .client
+            .list_message_move_tasks()
+            .source_arn(&source_arn)
+            .send()
+            .await
+            .unwrap()
+            .results
+            .unwrap()
+            .remove(0);
+        if task.status() == Some("COMPLETED") {
+            assert_eq!(task.approximate_number_of_messages_moved(), 30);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the task did not follow the clock: {task:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        sqs.attribute(&target, "ApproximateNumberOfMessages").await,
+        "30"
+    );
+}

@@ -257,11 +257,13 @@ impl Sqs {
 }
 
 /// Moves messages until the task's count is reached, the source is empty, or it is cancelled.
+/// A rate limit is kept in the emulator's time, so the virtual clock speeds a slow task up.
 async fn run(sqs: Arc<Sqs>, source: Arc<Queue>, task: Arc<MoveTask>) {
-    let pause = task
-        .max_per_second
-        .map(|rate| Duration::from_secs_f64(1.0 / f64::from(rate)));
+    let started = sqs.now();
     loop {
+        if let Some(rate) = task.max_per_second {
+            wait_for_rate(&sqs, &source, &task, rate, started).await;
+        }
         if task.cancel.load(Ordering::SeqCst) {
             task.state.lock().0 = MoveTaskStatus::Cancelled;
             return;
@@ -305,16 +307,38 @@ async fn run(sqs: Arc<Sqs>, source: Arc<Queue>, task: Arc<MoveTask>) {
                 sqs.locked(&source, |inner| inner.state.record_removed(taken.seq));
                 target.notify.notify_waiters();
                 let moved = task.moved.fetch_add(1, Ordering::Relaxed) + 1;
-                match pause {
-                    Some(pause) => tokio::time::sleep(pause).await,
-                    None if moved.is_multiple_of(256) => tokio::task::yield_now().await,
-                    None => {}
+                if moved.is_multiple_of(256) {
+                    tokio::task::yield_now().await;
                 }
             }
             (None, true) => break,
             (None, false) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
+    finish(&task);
+}
+
+/// Waits until the task may move its next message: `rate` a second since `started`, in the
+/// emulator's time (woken early when the clock is advanced, or the task cancelled).
+async fn wait_for_rate(sqs: &Sqs, source: &Queue, task: &MoveTask, rate: u32, started: u64) {
+    let rate = u64::from(rate.max(1));
+    loop {
+        let moved = task.moved.load(Ordering::Relaxed);
+        // The (moved + 1)-th message is due `moved / rate` seconds after the start.
+        let due = started.saturating_add(moved.saturating_mul(1000) / rate);
+        let now = sqs.now();
+        if now >= due || task.cancel.load(Ordering::SeqCst) {
+            return;
+        }
+        let notified = source.notify.notified();
+        tokio::select! {
+            () = notified => {}
+            () = tokio::time::sleep(Duration::from_millis(due - now)) => {}
+        }
+    }
+}
+
+fn finish(task: &MoveTask) {
     let mut state = task.state.lock();
     if state.0 == MoveTaskStatus::Running {
         state.0 = MoveTaskStatus::Completed;
