@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chaos::{ActiveFault, ProcessFault};
+use crate::chaos::{ActiveFault, ProcessFault, ProxyStatus, Toxic};
 use crate::state::Backend;
 use crate::trace::{Span, TraceQuery, TraceSummary};
 
@@ -76,6 +76,20 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         for_ms: Option<u64>,
     },
+    /// A network fault on a component's proxy (`devstack chaos latency|bandwidth|reset-peer|
+    /// timeout`); it replaces a toxic of the same kind.
+    Toxic {
+        /// The fault.
+        toxic: Toxic,
+        /// On which component's proxy.
+        component: String,
+        /// Remove it after this many ms.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_ms: Option<u64>,
+    },
+    /// Undo every fault (`devstack chaos reset`): toxics removed, paused components resumed,
+    /// killed ones started again.
+    ChaosReset,
 }
 
 impl Request {
@@ -85,8 +99,13 @@ impl Request {
             Self::Restart { component }
             | Self::Stop { component }
             | Self::Start { component }
-            | Self::Chaos { component, .. } => Some(component),
-            Self::Status | Self::Logs { .. } | Self::Trace { .. } | Self::Traces { .. } => None,
+            | Self::Chaos { component, .. }
+            | Self::Toxic { component, .. } => Some(component),
+            Self::Status
+            | Self::Logs { .. }
+            | Self::Trace { .. }
+            | Self::Traces { .. }
+            | Self::ChaosReset => None,
         }
     }
 }
@@ -114,6 +133,9 @@ pub struct Response {
     /// Process faults in force, with every component list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<ActiveFault>,
+    /// The TCP proxies in front of components, with their toxics, with every component list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxies: Vec<ProxyStatus>,
 }
 
 /// How severe a log line is, in the order a minimum-level filter compares them. Each

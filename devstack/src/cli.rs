@@ -75,10 +75,17 @@ pub enum Command {
 pub struct ChaosArgs {
     /// What to do.
     pub action: ChaosAction,
-    /// To which component (`postgres`, `redis`, `service`, …); none for `list`.
+    /// To which component (`postgres`, `redis`, `service`, …); none for `list` and `reset`.
     pub component: Option<String>,
+    /// The fault's size: `latency`'s delay (`200ms`), `bandwidth`'s rate (`64KB/s`, `1MB/s`,
+    /// a bare number is KB/s), the delay before `reset-peer` cuts or `timeout` closes
+    /// connections (default 0: at once, or never for `timeout`).
+    pub value: Option<String>,
+    /// With `latency`: up to this much more or less, at random, per chunk (`50ms`).
+    #[arg(long, value_name = "DURATION")]
+    pub jitter: Option<humantime::Duration>,
     /// Undo it after DURATION (`30s`, `2m`): a killed component is started again, a paused
-    /// one resumed.
+    /// one resumed, a network fault removed.
     #[arg(long = "for", value_name = "DURATION")]
     pub for_duration: Option<humantime::Duration>,
 }
@@ -94,6 +101,16 @@ pub enum ChaosAction {
     Pause,
     /// SIGCONT: a paused component runs again.
     Resume,
+    /// Delay what Postgres or Redis sends back, through its proxy (`latency postgres 200ms`).
+    Latency,
+    /// Limit how fast Postgres or Redis sends back (`bandwidth redis 64KB/s`).
+    Bandwidth,
+    /// Cut its connections with a TCP reset, now or after a delay; new ones too.
+    ResetPeer,
+    /// A black hole: nothing gets through; connections close after the delay, if one.
+    Timeout,
+    /// Undo every fault: toxics removed, paused components resumed, killed ones started.
+    Reset,
     /// The faults in force.
     List,
 }
@@ -190,6 +207,10 @@ pub struct UpArgs {
     /// and move the damaged file aside (never deleted). Without it, damage stops `up`.
     #[arg(long)]
     pub repair: bool,
+    /// Hand apps Postgres's and Redis's own URLs rather than devstack's TCP proxies in front
+    /// of them (then `devstack chaos latency|bandwidth|reset-peer|timeout` cannot act).
+    #[arg(long)]
+    pub no_proxy: bool,
     /// Reload on save: rebuild an app when its sources change and replace the running
     /// process (a failed build keeps the old one serving). Also `watch = true` in
     /// devstack.toml.

@@ -16,6 +16,8 @@
 //!   health, stop), behind which every part of a stack is held.
 //! - [`stack`]: the registry of infrastructure kinds (`stack::kinds`), started concurrently,
 //!   then the apps; the settings; one component's stop, start and restart by typed id.
+//! - [`proxy`]: the TCP proxies in front of Postgres and Redis, and their toxics (network
+//!   faults: `devstack chaos latency|bandwidth|reset-peer|timeout`).
 //! - [`control`]: the running `up`'s control socket (`devstack restart|stop|start|status`).
 //! - [`logs`]: every component's log file read back as one stream (`devstack logs`), and kept
 //!   bounded on disk.
@@ -48,6 +50,7 @@ pub mod paths;
 pub mod ports;
 pub mod process;
 pub mod procstat;
+pub mod proxy;
 pub mod secret;
 pub mod signals;
 pub mod sqs;

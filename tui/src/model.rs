@@ -119,8 +119,27 @@ pub enum StackFeed {
     NoStack,
     /// Its control socket did not answer: why.
     Unreachable(String),
+    /// Every component, in start order, and the faults in force.
+    Components(StackReport),
+}
+
+/// A running stack's components and the faults in force on them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackReport {
     /// Every component, in start order.
-    Components(Vec<ComponentStatus>),
+    pub components: Vec<ComponentStatus>,
+    /// Faults in force, for people: `postgres paused`, `redis latency 200ms`.
+    pub chaos: Vec<String>,
+}
+
+impl StackReport {
+    /// The components, with no fault in force.
+    pub fn of(components: Vec<ComponentStatus>) -> Self {
+        Self {
+            components,
+            chaos: Vec::new(),
+        }
+    }
 }
 
 /// What to do to one component.

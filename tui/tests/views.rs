@@ -17,7 +17,7 @@ use slipway_contracts::trace::{Span, SpanKind, SpanStatus, TraceSummary};
 use tui::app::App;
 use tui::metrics::Snapshot;
 use tui::model::{
-    DeadLetter, DeadLetterSource, QueueRow, StackFeed, TargetStatus, TraceFeed, Update,
+    DeadLetter, DeadLetterSource, QueueRow, StackFeed, StackReport, TargetStatus, TraceFeed, Update,
 };
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
@@ -252,12 +252,15 @@ fn stack() -> App {
         ..component("service", Backend::Native, ComponentState::Stale)
     };
     app.on_update(Update {
-        stack: StackFeed::Components(vec![
-            component("postgres", Backend::Native, ComponentState::Ready),
-            component("redis", Backend::Native, ComponentState::Stopped),
-            component("sqs", Backend::Embedded, ComponentState::Ready),
-            service,
-        ]),
+        stack: StackFeed::Components(StackReport {
+            components: vec![
+                component("postgres", Backend::Native, ComponentState::Ready),
+                component("redis", Backend::Native, ComponentState::Stopped),
+                component("sqs", Backend::Embedded, ComponentState::Ready),
+                service,
+            ],
+            chaos: vec!["postgres latency 200ms ±50ms".into()],
+        }),
         logs: log_lines(),
         ..Update::default()
     });
@@ -266,7 +269,10 @@ fn stack() -> App {
 
 /// The components `stack()` reports, as a later refresh reports them again.
 fn same_stack(app: &App) -> StackFeed {
-    StackFeed::Components(app.components.rows.clone())
+    StackFeed::Components(StackReport {
+        components: app.components.rows.clone(),
+        chaos: app.components.chaos.clone(),
+    })
 }
 
 fn log_lines() -> Vec<LogLine> {

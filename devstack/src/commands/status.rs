@@ -79,6 +79,15 @@ pub async fn run(paths: &Paths) -> anyhow::Result<()> {
     for fault in &response.faults {
         println!("chaos: {}", super::chaos::describe(fault));
     }
+    for proxy in &response.proxies {
+        println!(
+            "proxy: {} {} → {} ({} open)",
+            proxy.component, proxy.listen, proxy.upstream, proxy.connections
+        );
+        for toxic in &proxy.toxics {
+            println!("chaos: {}", super::chaos::describe_active_toxic(toxic));
+        }
+    }
     if not_ready.is_empty() {
         Ok(())
     } else {

@@ -157,6 +157,7 @@ async fn start(paths: &Paths, args: &UpArgs, spinners: &Spinners) -> anyhow::Res
         redis_url: args.redis_url.clone(),
         sqs_url: args.sqs_url.clone(),
         repair: args.repair,
+        no_proxy: args.no_proxy,
         telemetry: Some(telemetry),
     };
     let apps = if args.no_service {

@@ -149,6 +149,11 @@ async fn carry_out(request: Request, served: &Arc<Served>) -> Response {
             }
             result
         }
+        (Request::Toxic { toxic, for_ms, .. }, Some(Ok(id))) => {
+            let name = stack.get(id).name.clone();
+            stack.toxic(&name, *toxic, for_ms.map(Duration::from_millis))
+        }
+        (Request::ChaosReset, _) => stack.reset_faults().await,
         _ => Ok(()),
     };
     if request != Request::Status {
@@ -159,6 +164,7 @@ async fn carry_out(request: Request, served: &Arc<Served>) -> Response {
         error: result.err().map(|e| e.to_string()),
         components: stack.statuses(),
         faults: stack.faults(),
+        proxies: stack.proxies(),
         ..Response::default()
     }
 }

@@ -7,6 +7,8 @@
 //! - [`options`]: what to start and how ([`StackOptions`]), and how progress is reported.
 //! - [`entry`]: one component of the stack — running or stopped — and its history.
 //! - [`chaos`]: process faults (`devstack chaos`): signals to a component's process group.
+//! - [`network`]: the TCP proxies in front of Postgres and Redis ([`crate::proxy`]) as the
+//!   stack holds them, and their toxics.
 //! - here: the stack as a whole — the registry of its components (looked up once by name
 //!   into a [`ComponentId`]), start in order, settings, one component's stop, start and
 //!   restart (what the control channel and the watcher ask), process faults and their undoing,
@@ -15,12 +17,13 @@
 pub mod chaos;
 pub mod entry;
 pub mod kinds;
+pub mod network;
 pub mod options;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use slipway_contracts::chaos::{ActiveFault, ProcessFault};
+use slipway_contracts::chaos::{ActiveFault, ProcessFault, ProxyStatus, Toxic};
 use slipway_contracts::control::ComponentStatus;
 use slipway_contracts::state::{Component, SCHEMA_VERSION, StackState};
 
@@ -44,6 +47,7 @@ pub struct Stack {
     components: Vec<Started>,
     env: BTreeMap<String, String>,
     notes: Vec<String>,
+    proxies: network::Proxies,
     ephemeral: bool,
     // Dropped (and deleted) after the components stop.
     temp_dir: Option<tempfile::TempDir>,
@@ -136,10 +140,17 @@ impl Stack {
             components,
             env: BTreeMap::new(),
             notes,
+            proxies: network::Proxies::default(),
             ephemeral: options.ephemeral,
             temp_dir,
         };
         if let Some(error) = first_error {
+            stack.stop().await;
+            return Err(error);
+        }
+        if !options.no_proxy
+            && let Err(error) = stack.start_proxies(&kinds).await
+        {
             stack.stop().await;
             return Err(error);
         }
@@ -150,14 +161,27 @@ impl Stack {
         Ok(stack)
     }
 
-    /// Every kind's settings, from its component's URL.
+    /// A TCP proxy in front of every kind apps reach through one.
+    async fn start_proxies(&mut self, kinds: &[&dyn Kind]) -> Result<(), LaunchError> {
+        for (kind, component) in kinds.iter().zip(&self.components) {
+            if let Some(port) = kind.proxied_port() {
+                self.proxies
+                    .start(kind.name(), component.url(), port)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every kind's settings, from its component's URL (its proxy's, when it has one).
     async fn collect_settings(
         &mut self,
         kinds: &[&dyn Kind],
         config: &DevstackConfig,
     ) -> Result<(), LaunchError> {
         for (kind, component) in kinds.iter().zip(&self.components) {
-            for (key, value) in kind.settings(component.url(), config).await? {
+            let url = self.proxies.url_for(kind.name(), component.url());
+            for (key, value) in kind.settings(&url, config).await? {
                 self.env.insert(key, value);
             }
         }
@@ -349,6 +373,44 @@ impl Stack {
         if let Err(error) = result {
             tracing::warn!(component = %component.name, %error, "cannot undo a chaos fault");
         }
+    }
+
+    /// Adds a network fault to `name`'s proxy, removed by itself after `for_duration`.
+    pub fn toxic(
+        &self,
+        name: &str,
+        toxic: Toxic,
+        for_duration: Option<std::time::Duration>,
+    ) -> Result<(), LaunchError> {
+        toxic.check().map_err(LaunchError::Unsupported)?;
+        self.proxies.get(name)?.add(toxic, for_duration);
+        Ok(())
+    }
+
+    /// The TCP proxies, with their toxics.
+    pub fn proxies(&self) -> Vec<ProxyStatus> {
+        self.proxies.statuses()
+    }
+
+    /// Undoes every fault (`devstack chaos reset`): toxics removed, paused components
+    /// resumed, killed ones started again. Every component is tried; the first failure is
+    /// returned.
+    pub async fn reset_faults(&mut self) -> Result<(), LaunchError> {
+        self.proxies.clear();
+        let mut first_error = None;
+        for component in &mut self.components {
+            let Some(fault) = component.fault().map(|f| f.fault) else {
+                continue;
+            };
+            let result = match fault {
+                ProcessFault::Pause => component.resume(),
+                _ => component.start().await,
+            };
+            if let Err(error) = result {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// The process faults in force, in component order.

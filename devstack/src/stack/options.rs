@@ -25,6 +25,9 @@ pub struct StackOptions {
     pub sqs_url: Option<String>,
     /// Start the emulator over damaged data files, keeping what can be read.
     pub repair: bool,
+    /// Hand apps Postgres's and Redis's own URLs instead of devstack's TCP proxies (no
+    /// network faults then).
+    pub no_proxy: bool,
     /// Run the trace collector, its spans going here (`up` does; tests need not).
     pub telemetry: Option<crate::otlp::receiver::Sink>,
 }
@@ -48,6 +51,7 @@ impl StackOptions {
             redis_url: None,
             sqs_url: None,
             repair: false,
+            no_proxy: false,
             telemetry: None,
         }
     }

@@ -19,6 +19,8 @@ pub struct Components {
     pub unreachable: Option<String>,
     /// The selected row.
     pub selected: usize,
+    /// Faults in force (`postgres paused`, `redis latency 200ms`).
+    pub chaos: Vec<String>,
 }
 
 /// What a key of the Components view asks for.
@@ -48,11 +50,12 @@ impl Components {
                 self.has_stack = true;
                 self.unreachable = Some(why);
             }
-            StackFeed::Components(rows) => {
+            StackFeed::Components(report) => {
                 let kept = self.selected_row().map(|c| c.name.clone());
                 self.has_stack = true;
                 self.unreachable = None;
-                self.rows = rows;
+                self.rows = report.components;
+                self.chaos = report.chaos;
                 self.selected = kept
                     .and_then(|name| self.rows.iter().position(|c| c.name == name))
                     .unwrap_or(self.selected)
@@ -139,6 +142,7 @@ mod tests {
     use slipway_contracts::state::Backend;
 
     use super::*;
+    use crate::model::StackReport;
 
     fn row(name: &str) -> ComponentStatus {
         ComponentStatus {
@@ -156,7 +160,10 @@ mod tests {
     #[test]
     fn keys_restart_start_stop_after_a_question_and_open_logs() {
         let mut components = Components::default();
-        components.take(StackFeed::Components(vec![row("postgres"), row("redis")]));
+        components.take(StackFeed::Components(StackReport::of(vec![
+            row("postgres"),
+            row("redis"),
+        ])));
         components.on_key(KeyCode::Down);
         components.on_key(KeyCode::Down);
         assert_eq!(components.selected_row().unwrap().name, "redis");
@@ -189,9 +196,16 @@ mod tests {
             components.on_key(KeyCode::Char('r')),
             Ask::Hint(_)
         ));
-        components.take(StackFeed::Components(vec![row("a"), row("b"), row("c")]));
+        components.take(StackFeed::Components(StackReport::of(vec![
+            row("a"),
+            row("b"),
+            row("c"),
+        ])));
         components.selected = 2;
-        components.take(StackFeed::Components(vec![row("c"), row("a")]));
+        components.take(StackFeed::Components(StackReport::of(vec![
+            row("c"),
+            row("a"),
+        ])));
         assert_eq!(components.selected_row().unwrap().name, "c");
         components.take(StackFeed::Unreachable("busy".into()));
         assert_eq!(components.rows.len(), 2);

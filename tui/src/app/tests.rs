@@ -49,7 +49,7 @@ fn views_switch_by_number_tab_and_question_mark() {
 fn typing_a_search_takes_every_key_and_a_component_opens_its_logs() {
     let mut app = App::new(Duration::from_secs(1));
     app.on_update(Update {
-        stack: crate::model::StackFeed::Components(vec![
+        stack: crate::model::StackFeed::Components(crate::model::StackReport::of(vec![
             slipway_contracts::control::ComponentStatus {
                 name: "redis".into(),
                 backend: slipway_contracts::state::Backend::Native,
@@ -60,7 +60,7 @@ fn typing_a_search_takes_every_key_and_a_component_opens_its_logs() {
                 restarts: 0,
                 error: None,
             },
-        ]),
+        ])),
         ..Update::default()
     });
     app.on_key(key(KeyCode::Char('3')));

@@ -11,7 +11,7 @@ use slipway_contracts::trace::{Span, TraceQuery, TraceSummary};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::UnixStream;
 
-use crate::model::{StackFeed, TraceFeed, TraceRead, Verb};
+use crate::model::{StackFeed, StackReport, TraceFeed, TraceRead, Verb};
 
 /// How long a status or logs request may take (a restart in progress holds the stack).
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
@@ -41,7 +41,22 @@ impl StackReader {
             return StackFeed::NoStack;
         };
         match request(socket, &Request::Status, READ_TIMEOUT).await {
-            Ok(response) => StackFeed::Components(response.components),
+            Ok(response) => {
+                let chaos = response
+                    .faults
+                    .iter()
+                    .map(|f| format!("{} {}", f.component, f.fault.as_str()))
+                    .chain(response.proxies.iter().flat_map(|p| {
+                        p.toxics
+                            .iter()
+                            .map(|t| format!("{} {}", t.component, t.toxic.describe()))
+                    }))
+                    .collect();
+                StackFeed::Components(StackReport {
+                    components: response.components,
+                    chaos,
+                })
+            }
             Err(error) => StackFeed::Unreachable(error),
         }
     }

@@ -38,10 +38,20 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             format!("the stack does not answer: {why}"),
             Style::new().fg(Color::Red),
         )),
-        None => Line::from(Span::styled(
+        None if components.chaos.is_empty() => Line::from(Span::styled(
             format!("{} components", components.rows.len()),
             Style::new().add_modifier(Modifier::BOLD),
         )),
+        None => Line::from(vec![
+            Span::styled(
+                format!("{} components", components.rows.len()),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                format!("  chaos: {}", components.chaos.join(", ")),
+                Style::new().fg(Color::Magenta),
+            ),
+        ]),
     };
     frame.render_widget(Paragraph::new(note_line), note);
     draw_table(frame, app, table);

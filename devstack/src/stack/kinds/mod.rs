@@ -56,6 +56,12 @@ pub trait Kind: Sync {
     /// The port `devstack.toml` asks for (0: a free one).
     fn port(&self, config: &DevstackConfig) -> u16;
 
+    /// The port its URL means when it names none, for a kind that apps reach through a TCP
+    /// proxy of devstack's ([`crate::proxy`]); `None` when apps reach it directly.
+    fn proxied_port(&self) -> Option<u16> {
+        None
+    }
+
     /// The URL given instead of starting one (`--postgres-url`, …).
     fn given_url<'o>(&self, options: &'o StackOptions) -> Option<&'o str>;
 

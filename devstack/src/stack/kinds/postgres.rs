@@ -42,6 +42,10 @@ impl Kind for Postgres {
         config.ports.postgres
     }
 
+    fn proxied_port(&self) -> Option<u16> {
+        Some(5432)
+    }
+
     fn given_url<'o>(&self, options: &'o StackOptions) -> Option<&'o str> {
         options.postgres_url.as_deref()
     }

@@ -41,6 +41,10 @@ impl Kind for Redis {
         config.ports.redis
     }
 
+    fn proxied_port(&self) -> Option<u16> {
+        Some(6379)
+    }
+
     fn given_url<'o>(&self, options: &'o StackOptions) -> Option<&'o str> {
         options.redis_url.as_deref()
     }
