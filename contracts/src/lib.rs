@@ -17,10 +17,15 @@
 //!   `devstack status`).
 //! - [`report`]: how a binary shows a person a fatal error (causes, never a backtrace).
 //!
+//! - [`client`] (feature `client`): the control socket's one client.
+//!
 //! This crate holds data definitions and such shared rules only: no I/O beyond reading and
-//! writing the state file, no networking, no runtime.
+//! writing the state file, and no networking or runtime unless the `client` feature asks for
+//! the control socket's client.
 
 pub mod chaos;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod control;
 pub mod metrics;
 pub mod redact;

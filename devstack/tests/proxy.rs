@@ -71,7 +71,10 @@ fn complete(reply: &[u8]) -> bool {
     if reply[0] != b'$' {
         return true;
     }
-    let length: i64 = std::str::from_utf8(&reply[1..end]).unwrap().parse().unwrap();
+    let length: i64 = std::str::from_utf8(&reply[1..end])
+        .unwrap()
+        .parse()
+        .unwrap();
     length < 0 || reply.len() >= end + 2 + usize::try_from(length).unwrap() + 2
 }
 
@@ -118,7 +121,10 @@ fn network_faults_act_through_the_proxies_and_go_away() {
     let (_, list) = run_all(root.path(), &["chaos", "list"]);
     assert!(list.contains("latency 300ms ±20ms"), "{list}");
     let (_, status) = run_all(root.path(), &["status"]);
-    assert!(status.contains("proxy: redis") && status.contains("chaos: redis"), "{status}");
+    assert!(
+        status.contains("proxy: redis") && status.contains("chaos: redis"),
+        "{status}"
+    );
 
     let (ok, text) = run_all(root.path(), &["chaos", "reset"]);
     assert!(ok, "{text}");
@@ -159,7 +165,10 @@ fn network_faults_act_through_the_proxies_and_go_away() {
     let (ok, text) = run_all(root.path(), &["chaos", "reset-peer", "redis"]);
     assert!(ok, "{text}");
     std::thread::sleep(Duration::from_millis(200));
-    assert!(after.command(&["PING"]).is_err(), "an open connection was cut");
+    assert!(
+        after.command(&["PING"]).is_err(),
+        "an open connection was cut"
+    );
     let mut refused = TcpStream::connect(redis_url.rsplit('@').next().unwrap()).unwrap();
     refused
         .set_read_timeout(Some(Duration::from_secs(2)))
@@ -181,10 +190,16 @@ fn network_faults_act_through_the_proxies_and_go_away() {
     assert!(ok && text.contains("removed in 1s"), "{text}");
     let mut fresh = Redis::connect(&redis_url);
     std::thread::sleep(Duration::from_millis(1_500));
-    assert!(fresh.ping() < Duration::from_millis(200), "removed by itself");
+    assert!(
+        fresh.ping() < Duration::from_millis(200),
+        "removed by itself"
+    );
 
     let (ok, text) = run_all(root.path(), &["chaos", "latency", "sqs", "10ms"]);
-    assert!(!ok && text.contains("network faults go to: postgres, redis"), "{text}");
+    assert!(
+        !ok && text.contains("network faults go to: postgres, redis"),
+        "{text}"
+    );
     let (ok, text) = run_all(root.path(), &["chaos", "bandwidth", "redis", "0"]);
     assert!(!ok && text.contains("timeout"), "{text}");
 }

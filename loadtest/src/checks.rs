@@ -147,15 +147,47 @@ pub async fn find_poison(
     keep: bool,
 ) -> PoisonFigures {
     let sent = markers.len() as u64;
-    let mut missing: HashSet<String> = markers.into_iter().collect();
+    let missing = search_dlq(
+        client,
+        dlq_url,
+        markers.into_iter().collect(),
+        |body| poison_marker(body).map(str::to_owned),
+        timeout,
+        keep,
+    )
+    .await;
+    PoisonFigures {
+        sent,
+        dead_lettered: sent - missing.len() as u64,
+        checked: true,
+    }
+}
+
+/// Searches the DLQ for the messages whose `key` (of the body) is in `missing`, until all
+/// are found or `timeout` passes; returns those not found. Found ones are deleted unless
+/// `keep`. Every other message stays hidden until the search ends and is then made visible
+/// again: released at once, the same first ten would come back every round, and a queue
+/// that hands out its oldest messages first (the emulator, ElasticMQ) would never show the
+/// rest.
+pub async fn search_dlq(
+    client: &Client,
+    dlq_url: &str,
+    mut missing: HashSet<String>,
+    key: impl Fn(&str) -> Option<String>,
+    timeout: Duration,
+    keep: bool,
+) -> HashSet<String> {
     let deadline = Instant::now() + timeout;
+    // Hidden for the whole search; one seen again after that is only seen twice.
+    let hidden = i32::try_from(timeout.as_secs().saturating_add(30)).unwrap_or(43_200);
     let mut kept_receipts = Vec::new();
+    let mut others = Vec::new();
     while !missing.is_empty() && Instant::now() < deadline {
         let Ok(output) = client
             .receive_message()
             .queue_url(dlq_url)
             .max_number_of_messages(10)
-            .visibility_timeout(30)
+            .visibility_timeout(hidden.min(43_200))
             .wait_time_seconds(1)
             .send()
             .await
@@ -163,15 +195,14 @@ pub async fn find_poison(
             tokio::time::sleep(ROUND_PAUSE).await;
             continue;
         };
-        let mut others = Vec::new();
         for message in output.messages() {
             let Some(receipt) = message.receipt_handle() else {
                 continue;
             };
             let ours = message
                 .body()
-                .and_then(poison_marker)
-                .is_some_and(|marker| missing.remove(marker));
+                .and_then(&key)
+                .is_some_and(|found| missing.remove(&found));
             if ours && !keep {
                 let _ = client
                     .delete_message()
@@ -185,14 +216,31 @@ pub async fn find_poison(
                 others.push(receipt.to_owned());
             }
         }
-        release(client, dlq_url, &others).await;
     }
+    release(client, dlq_url, &others).await;
     release(client, dlq_url, &kept_receipts).await;
-    PoisonFigures {
-        sent,
-        dead_lettered: sent - missing.len() as u64,
-        checked: true,
-    }
+    missing
+}
+
+/// Messages in a queue not yet deleted: visible, in flight and delayed (SQS's approximate
+/// counts); `None` when they cannot be read.
+pub async fn messages_left(client: &Client, queue_url: &str) -> Option<u64> {
+    let output = client
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .ok()?;
+    let attributes = output.attributes()?;
+    Some(
+        attributes
+            .values()
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum(),
+    )
 }
 
 /// Makes received messages visible again at once.

@@ -139,6 +139,17 @@ pub struct RunArgs {
     /// default, so that a load test leaves the DLQ as it found it).
     #[arg(long, help_heading = "Slipway scenarios")]
     pub keep_dead_letters: bool,
+
+    /// A chaos plan: a TOML timeline of faults (kill, restart, pause, latency, sqs-error,
+    /// sqs-duplicate, clock) applied during the load through the running devstack; what it
+    /// leaves in force is undone when the load ends. See the README's "Chaos runs".
+    #[arg(long, value_name = "PLAN.toml", help_heading = "Slipway chaos")]
+    pub chaos: Option<PathBuf>,
+    /// The orders database, read by the reconciliation (how often each order was applied)
+    /// (else `$DATABASE_URL` or the state file). Without one, a run reconciles nothing; a
+    /// chaos run refuses to start.
+    #[arg(long, value_name = "URL", help_heading = "Slipway chaos")]
+    pub database_url: Option<String>,
 }
 
 /// Options of `loadtest merge`.

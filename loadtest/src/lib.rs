@@ -15,10 +15,15 @@
 //! - [`service_metrics`]: the service's `/metrics` before and after (queue lag, outcomes).
 //! - [`summary`]: the mergeable JSON summary; [`slo`]: rules judged on it, each into a
 //!   [`verdict`]; [`report`]: the text tables.
+//! - [`chaos`]: `--chaos PLAN.toml`, faults on a timeline during the load;
+//!   [`reconcile`]: every message sent accounted for (applied once, twice, dead-lettered,
+//!   lost), which reads the orders table — the one look behind the public interfaces.
 //! - [`run`]: `run` and `merge`, tying the above together.
 
+pub mod chaos;
 pub mod checks;
 pub mod cli;
+pub mod reconcile;
 pub mod report;
 pub mod run;
 pub mod scenarios;

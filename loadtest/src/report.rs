@@ -72,6 +72,14 @@ pub fn render(summary: &Summary) -> String {
             }
         );
     }
+    if let Some(r) = &summary.reconciliation {
+        let _ = writeln!(
+            out,
+            "reconciliation: {} sent | applied once {} | applied twice or more {} | \
+             dead-lettered {} | not completed {} | lost {}",
+            r.sent, r.applied_once, r.applied_twice, r.dead_lettered, r.not_completed, r.lost
+        );
+    }
     match &summary.service {
         Some(service) => {
             let lag = |q: f64| {

@@ -35,12 +35,30 @@ pub struct Summary {
     pub poison: Option<PoisonFigures>,
     /// What the service's `/metrics` says changed during the run, when it could be scraped.
     pub service: Option<ServiceFigures>,
+    /// Every message sent accounted for, when the orders database was known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconciliation: Option<crate::reconcile::Reconciliation>,
+    /// The chaos plan's faults as they were carried out, when a plan ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chaos: Vec<ChaosEvent>,
     /// The SLO verdicts and end-of-run checks, in the order given.
     #[serde(default)]
     pub verdicts: Vec<Verdict>,
     /// Whether every verdict passed.
     #[serde(default)]
     pub passed: bool,
+}
+
+/// One fault of a chaos plan, as it was carried out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChaosEvent {
+    /// Seconds from the start of the load.
+    pub at_secs: f64,
+    /// The fault, for people (`kill service for 3s`).
+    pub fault: String,
+    /// Why it could not be carried out, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Response times and outcomes of one request name.
@@ -292,6 +310,13 @@ impl Summary {
                 into.dead_lettered += poison.dead_lettered;
                 into.checked &= poison.checked;
             }
+            if let Some(reconciliation) = &summary.reconciliation {
+                merged
+                    .reconciliation
+                    .get_or_insert_with(Default::default)
+                    .add(reconciliation);
+            }
+            merged.chaos.extend(summary.chaos.iter().cloned());
             if let Some(service) = &summary.service {
                 let wider = merged
                     .service

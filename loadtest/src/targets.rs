@@ -27,6 +27,10 @@ pub struct Targets {
     pub dlq_url: Option<String>,
     /// Where defaults came from, when a state file was read.
     pub state_file: Option<String>,
+    /// The orders database, for the reconciliation.
+    pub database_url: Option<String>,
+    /// The running stack's control socket (beside its state file), for chaos plans.
+    pub control_socket: Option<std::path::PathBuf>,
 }
 
 /// Why targets could not be resolved or used.
@@ -75,6 +79,8 @@ pub struct Environment {
     pub service_url: Option<String>,
     /// `AWS_ENDPOINT_URL_SQS`, else `AWS_ENDPOINT_URL`.
     pub sqs_endpoint: Option<String>,
+    /// `DATABASE_URL`.
+    pub database_url: Option<String>,
 }
 
 impl Environment {
@@ -84,6 +90,7 @@ impl Environment {
         Self {
             service_url: var("SERVICE_URL"),
             sqs_endpoint: var("AWS_ENDPOINT_URL_SQS").or_else(|| var("AWS_ENDPOINT_URL")),
+            database_url: var("DATABASE_URL"),
         }
     }
 }
@@ -126,6 +133,15 @@ impl Targets {
             .clone()
             .or_else(|| from_state("SQS_QUEUE_URL"));
         let dlq_url = args.dlq_url.clone().or_else(|| from_state("SQS_DLQ_URL"));
+        let database_url = args
+            .database_url
+            .clone()
+            .or_else(|| env.database_url.clone())
+            .or_else(|| from_state("DATABASE_URL"));
+        let control_socket = stack.as_ref().and(state_path.as_ref()).and_then(|path| {
+            path.parent()
+                .map(|dir| dir.join(slipway_contracts::control::SOCKET_FILE))
+        });
         Ok(Self {
             service,
             metrics,
@@ -133,6 +149,8 @@ impl Targets {
             queue_url,
             dlq_url,
             state_file: stack.and(state_path).map(|path| path.display().to_string()),
+            database_url,
+            control_socket,
         })
     }
 
@@ -303,6 +321,7 @@ mod tests {
         let env = Environment {
             service_url: Some("http://localhost:9000/".into()),
             sqs_endpoint: None,
+            database_url: None,
         };
         let targets = Targets::resolve(&args(&["--state-file", path]), &env).unwrap();
         assert_eq!(targets.service, "http://localhost:9000");
@@ -362,6 +381,8 @@ mod tests {
             queue_url: Some("http://127.0.0.1:9324/000000000000/orders".into()),
             dlq_url: None,
             state_file: None,
+            database_url: None,
+            control_socket: None,
         };
         assert!(local.check_writes(&["checkout"], false).is_ok());
         let remote = Targets {

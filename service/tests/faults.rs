@@ -7,7 +7,9 @@
 //! restarted, SIGKILLed and restarted, Postgres is stopped and restarted, Redis is stopped and
 //! restarted (each at least twice). At the end every message is accounted for exactly once —
 //! its order completed in Postgres with `processed_count = 1`, or its body in the DLQ with the
-//! service's reason attributes (the poison ones) — and a reconciliation table is printed.
+//! service's reason attributes (the poison ones) — and a reconciliation table is printed. The
+//! accounting is the load tester's (`loadtest::reconcile`, what `loadtest --chaos` reports),
+//! so this test and chaos runs judge "lost" and "applied twice" alike.
 //!
 //! `FAULT_MESSAGES` sets N (default 20,000; `bench/soak.sh` runs 1,000,000), `FAULT_SEED`
 //! the schedule's seed, and `FAULT_CONTINUOUS=1` keeps injecting faults until the queue is
@@ -27,6 +29,7 @@ use devstack::launch::postgres::{NativePostgres, PostgresBinaries, PostgresOptio
 use devstack::launch::redis::{NativeRedis, RedisOptions};
 use devstack::launch::sqs as sqs_launch;
 use devstack::ports::free_port;
+use loadtest::reconcile::{self, Sent};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use sqlx::PgPool;
@@ -393,30 +396,16 @@ async fn every_message_is_accounted_for_exactly_once_through_service_database_an
     let drained_after = started.elapsed();
     rig.signal_service(Signal::SIGTERM).await;
 
-    // Reconcile.
-    let db = PgPool::connect(&rig.postgres.as_ref().unwrap().url())
-        .await
-        .unwrap();
-    let rows: Vec<(Uuid, String, i32)> = sqlx::query_as(
-        "SELECT id, status, processed_count FROM orders WHERE customer_id = 'fault-test'",
-    )
-    .fetch_all(&db)
-    .await
-    .unwrap();
+    // Reconcile, with the load tester's accounting (`loadtest --chaos` uses the same).
+    let database_url = rig.postgres.as_ref().unwrap().url();
+    let db = PgPool::connect(&database_url).await.unwrap();
+    let rows: Vec<(Uuid,)> =
+        sqlx::query_as("SELECT id FROM orders WHERE customer_id = 'fault-test'")
+            .fetch_all(&db)
+            .await
+            .unwrap();
     let expected: HashSet<Uuid> = ids.iter().copied().collect();
-    let applied_once = rows
-        .iter()
-        .filter(|(id, status, count)| expected.contains(id) && status == "completed" && *count == 1)
-        .count();
-    let applied_twice = rows.iter().filter(|(_, _, count)| *count > 1).count();
-    let not_completed = rows
-        .iter()
-        .filter(|(_, status, _)| status != "completed")
-        .count();
-    let unexpected_rows = rows
-        .iter()
-        .filter(|(id, _, _)| !expected.contains(id))
-        .count();
+    let unexpected_rows = rows.iter().filter(|(id,)| !expected.contains(id)).count();
     let dead = drain_dlq(&client, &dlq_url).await;
     let poison_set: HashSet<&str> = poison.iter().map(String::as_str).collect();
     // Distinct bodies: a service killed between sending a poison message to the DLQ and
@@ -434,12 +423,17 @@ async fn every_message_is_accounted_for_exactly_once_through_service_database_an
         .count();
     let dead_bodies: HashSet<&str> = dead.iter().map(|(b, _)| b.as_str()).collect();
     let duplicated_in_dlq = dead.len() - dead_bodies.len();
-    let applied: HashSet<Uuid> = rows.iter().map(|(id, _, _)| *id).collect();
-    let lost_orders = expected.iter().filter(|id| !applied.contains(id)).count();
-    let lost_poison = poison_set
-        .iter()
-        .filter(|p| !dead_bodies.contains(**p))
-        .count();
+    let sent = Sent {
+        orders: ids.clone(),
+        poison: (poison.len() as u64, poison_dead_with_reason as u64),
+    };
+    let ended = reconcile::applied(&database_url, &ids).await.unwrap();
+    let accounted = reconcile::account(
+        &sent,
+        &ended,
+        orders_dead as u64,
+        depth(&client, &queue_url).await,
+    );
 
     let mut report = format!(
         "faults injected (seed {seed:#x}, {} messages):\n",
@@ -453,20 +447,22 @@ async fn every_message_is_accounted_for_exactly_once_through_service_database_an
         drained_after.as_secs_f64()
     ));
     let rows = [
-        ("orders sent", ids.len()),
-        ("applied once (completed, count = 1)", applied_once),
-        ("applied twice or more", applied_twice),
-        ("not completed", not_completed),
-        ("orders in the DLQ", orders_dead),
-        ("lost orders", lost_orders),
-        ("poison sent", poison.len()),
-        ("poison in the DLQ with a reason", poison_dead_with_reason),
-        ("lost poison", lost_poison),
+        ("messages sent (orders and poison)", accounted.sent),
+        ("applied once", accounted.applied_once),
+        ("applied twice or more", accounted.applied_twice),
+        ("dead-lettered", accounted.dead_lettered),
+        ("not completed", accounted.not_completed),
+        ("lost", accounted.lost),
+        ("orders in the DLQ", orders_dead as u64),
+        (
+            "poison in the DLQ with a reason",
+            poison_dead_with_reason as u64,
+        ),
         (
             "DLQ duplicates (killed between send and delete)",
-            duplicated_in_dlq,
+            duplicated_in_dlq as u64,
         ),
-        ("rows nobody sent", unexpected_rows),
+        ("rows nobody sent", unexpected_rows as u64),
     ];
     report.push_str("| reconciliation | count |\n| --- | ---: |\n");
     for (what, count) in rows {
@@ -479,10 +475,13 @@ async fn every_message_is_accounted_for_exactly_once_through_service_database_an
         &report,
     );
 
-    assert_eq!(applied_once, ids.len(), "every order applied exactly once");
-    assert_eq!(applied_twice, 0);
-    assert_eq!(not_completed, 0);
-    assert_eq!(lost_orders, 0);
+    assert!(accounted.clean(), "{accounted:?}");
+    assert_eq!(
+        accounted.applied_once,
+        ids.len() as u64,
+        "every order applied exactly once"
+    );
+    assert_eq!(accounted.not_completed, 0);
     assert_eq!(
         orders_dead, 0,
         "no order should need the DLQ with maxReceiveCount 100"

@@ -147,7 +147,7 @@ async fn components_and_logs_of_a_running_stack() {
     });
 
     // Postgres restarts while the view is frozen: its new lines are counted, not shown.
-    let restarted = devstack::control::client::request(
+    let restarted = slipway_contracts::client::request(
         &socket,
         &Request::Restart {
             component: "postgres".into(),

@@ -14,9 +14,9 @@ use slipway_contracts::chaos::{ActiveFault, ActiveToxic, ProcessFault, Toxic};
 use slipway_contracts::control::{ComponentStatus, Request};
 
 use crate::cli::{ChaosAction, ChaosArgs};
-use crate::control::client;
 use crate::paths::Paths;
 use crate::stack::chaos::now_unix_ms;
+use slipway_contracts::client;
 
 /// Runs `devstack chaos`.
 pub async fn run(paths: &Paths, args: ChaosArgs) -> anyhow::Result<()> {

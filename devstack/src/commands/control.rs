@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use slipway_contracts::control::{ComponentState, Request};
 
-use crate::control::client;
 use crate::paths::Paths;
+use slipway_contracts::client;
 
 /// `devstack restart COMPONENT`.
 pub async fn restart(paths: &Paths, component: String) -> anyhow::Result<()> {

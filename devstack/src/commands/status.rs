@@ -10,10 +10,10 @@ use slipway_contracts::state::Backend;
 
 use crate::commands::running_state;
 use crate::commands::up::print_rows;
-use crate::control::client;
 use crate::launch::external::redact;
 use crate::paths::Paths;
 use crate::procstat::{self, Usage};
+use slipway_contracts::client;
 
 const SAMPLE: Duration = Duration::from_millis(250);
 

@@ -10,8 +10,8 @@ use slipway_contracts::control::Request;
 use slipway_contracts::trace::{self, Span, SpanStatus, TraceQuery, WaterfallRow};
 
 use crate::cli::TraceArgs;
-use crate::control::client;
 use crate::paths::Paths;
+use slipway_contracts::client;
 
 /// Width of the time line, in characters.
 const BAR: usize = 40;

@@ -7,7 +7,7 @@
 //! credentials are checked (another user is refused even if the mode were wider). No TCP.
 //!
 //! - [`server`]: the listener `up` runs, which carries requests out on the stack.
-//! - [`client`]: one request, one answer.
+//!
+//! The client is `slipway_contracts::client`, shared with the TUI and the load tester.
 
-pub mod client;
 pub mod server;

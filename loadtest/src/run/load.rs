@@ -12,6 +12,7 @@ use goose::{GooseAttack, GooseError};
 
 use super::plan::Plan;
 use crate::checks;
+use crate::reconcile::Sent;
 use crate::scenarios::Shared;
 use crate::service_metrics::{ScrapeError, Snapshot};
 use crate::summary::{PoisonFigures, RequestStats, Summary};
@@ -56,8 +57,9 @@ pub async fn load(attack: GooseAttack) -> anyhow::Result<Load> {
     })
 }
 
-/// The reconciliation after the load: every queued order finished (the `queue` scenario),
-/// every poison message dead-lettered (`poison`), into `summary`.
+/// The checks after the load: every queued order finished (the `queue` scenario), every
+/// poison message dead-lettered (`poison`), into `summary`; what was sent, for the
+/// reconciliation.
 pub async fn reconcile(
     summary: &mut Summary,
     plan: &Plan,
@@ -66,15 +68,19 @@ pub async fn reconcile(
     load: &Load,
     drain_timeout: Duration,
     keep_dead_letters: bool,
-) {
+) -> Sent {
     let http = reqwest::Client::new();
+    let mut accounted = Sent {
+        orders: Vec::new(),
+        poison: (0, 0),
+    };
     if plan.runs("queue") {
-        let queued = std::mem::take(&mut *shared.queued.lock());
+        accounted.orders = std::mem::take(&mut *shared.queued.lock());
         summary.queue = Some(
             checks::wait_for_orders(
                 &http,
                 &targets.service,
-                queued,
+                accounted.orders.clone(),
                 load.started,
                 load.ended,
                 drain_timeout,
@@ -107,8 +113,11 @@ pub async fn reconcile(
             }
             None => None,
         };
-        summary.poison = Some(found.unwrap_or_else(|| unchecked_poison(sent)));
+        let poison = found.unwrap_or_else(|| unchecked_poison(sent));
+        accounted.poison = (poison.sent, poison.dead_lettered);
+        summary.poison = Some(poison);
     }
+    accounted
 }
 
 fn unchecked_poison(sent: usize) -> PoisonFigures {

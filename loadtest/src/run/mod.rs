@@ -3,9 +3,11 @@
 //!
 //! - [`plan`]: which scenarios run and how, the loopback guard, the queue client, goose's
 //!   configuration;
-//! - [`load`]: the load, the reconciliation after it, the service's figures around it;
+//! - [`load`]: the load, the checks after it, the service's figures around it;
+//! - [`chaos`]: a chaos plan alongside the load, and the reconciliation of every message;
 //! - here: judging the SLOs and checks, the report and the JSON summary, and `merge`.
 
+pub mod chaos;
 pub mod load;
 pub mod plan;
 
@@ -60,6 +62,8 @@ pub async fn run(mut args: RunArgs) -> anyhow::Result<bool> {
     write!(out, "{targets}")?;
     writeln!(out, "  scenarios     {}", plan.selected.join(", "))?;
     plan::guard(&plan, &targets, args.allow_remote_writes)?;
+    let faults = chaos::prepare(&args, &targets)?;
+    let chaos_run = faults.is_some();
     let sqs = plan::queue(&plan, &targets).await?;
     plan::configure_goose(
         &mut args.goose,
@@ -72,11 +76,13 @@ pub async fn run(mut args: RunArgs) -> anyhow::Result<bool> {
     let attack = GooseAttack::initialize_with_config(args.goose.clone())?;
     let attack = scenarios::register(attack, &shared, &args.weights)?;
     let before = load::scrape_before(&targets, &mut out).await?;
+    let timeline = chaos::start(faults, &targets);
     let load = load::load(attack).await?;
 
     let mut summary = summarize(&load.metrics);
+    chaos::finish(timeline, &mut summary, &mut out).await?;
     let drain_timeout = Duration::from_secs(args.drain_timeout);
-    load::reconcile(
+    let sent = load::reconcile(
         &mut summary,
         &plan,
         &targets,
@@ -86,6 +92,7 @@ pub async fn run(mut args: RunArgs) -> anyhow::Result<bool> {
         args.keep_dead_letters,
     )
     .await;
+    chaos::reconcile(&mut summary, &targets, &shared, &sent, chaos_run, &mut out).await?;
     load::scrape_after(&mut summary, &before, &targets, &mut out).await?;
     judge(&mut summary, &slos, load.failed_thresholds);
     write!(out, "{}", report::render(&summary))?;
@@ -115,6 +122,9 @@ pub fn judge(summary: &mut Summary, slos: &[Slo], mut extra: Vec<Verdict>) {
             },
             passed: poison.all_dead_lettered(),
         });
+    }
+    if let Some(reconciliation) = &summary.reconciliation {
+        verdicts.push(reconciliation.verdict());
     }
     verdicts.append(&mut extra);
     summary.passed = verdicts.iter().all(|v| v.passed);

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use slipway_contracts::control::{LogLine, Request, Response};
 use slipway_contracts::trace::{Span, TraceQuery, TraceSummary};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::UnixStream;
 
 use crate::model::{StackFeed, StackReport, TraceFeed, TraceRead, Verb};
 
@@ -186,23 +184,9 @@ async fn request(
     timeout: Duration,
 ) -> Result<Response, String> {
     let exchange = async {
-        let stream = UnixStream::connect(socket)
+        slipway_contracts::client::request(socket, request)
             .await
-            .map_err(|e| format!("no devstack answers at {}: {e}", socket.display()))?;
-        let (read, mut write) = stream.into_split();
-        let mut line = serde_json::to_string(request).map_err(|e| e.to_string())?;
-        line.push('\n');
-        write
-            .write_all(line.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let answer = BufReader::new(read)
-            .lines()
-            .next_line()
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the stack closed the connection")?;
-        serde_json::from_str::<Response>(&answer).map_err(|e| format!("not an answer: {e}"))
+            .map_err(|e| e.to_string())
     };
     tokio::time::timeout(timeout, exchange)
         .await

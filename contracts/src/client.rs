@@ -1,8 +1,10 @@
-//! A client of the control socket: one request, one answer.
+//! A client of a running `devstack up`'s control socket (feature `client`): one request, one
+//! answer, a JSON line each way. The one client devstack's commands, the TUI and the load
+//! tester's chaos runs share, so the wire stays in this crate with its types.
 
 use std::path::Path;
 
-use slipway_contracts::control::{Request, Response};
+use crate::control::{Request, Response};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::UnixStream;
 
