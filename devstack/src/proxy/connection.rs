@@ -1,23 +1,26 @@
 //! One proxied connection: the client's socket and the component's, and two directions
-//! between them. Each direction is a reader that stamps every chunk with when it arrived and
-//! a writer that lets it through as the toxics say — held until its arrival plus the latency
-//! (so chunks in flight are not delayed twice), paced to the bandwidth, or dropped in a black
-//! hole. The four stages and the cut timer run in the connection's one task, on borrowed
-//! halves, so a cut can still set the sockets' linger to zero and reset them. Toxics are
-//! read per chunk from the proxy's watch channel: a fault added now acts on connections
-//! already open (a pool's).
+//! between them. Each direction is one loop that reads a chunk and, while no toxic is in
+//! force and nothing is held, writes it straight on from its buffer (what a plain copy
+//! costs). Under toxics, a chunk is stamped when it arrives and held until its arrival plus
+//! the latency (so chunks in flight are not delayed twice), paced to the bandwidth, or
+//! dropped in a black hole; reading goes on while chunks are held, up to a bound. Both
+//! directions and the cut timer run in the connection's one task, on borrowed halves, so a
+//! cut can still set the sockets' linger to zero and reset them. Toxics are read per chunk
+//! from the proxy's watch channel: a fault added now acts on connections already open (a
+//! pool's).
 
-use std::time::Instant;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::toxics::{Cut, ToxicSet};
 
 /// Bytes read at most in one chunk.
 const CHUNK: usize = 16 * 1024;
-/// Chunks in flight between a direction's reader and writer.
+/// Chunks a direction holds at most under toxics before it stops reading.
 const IN_FLIGHT: usize = 64;
 
 /// Which way data flows.
@@ -69,67 +72,116 @@ fn reset(stream: &TcpStream) {
     let _ = stream.set_zero_linger();
 }
 
-/// One direction: reader and writer, ended when the reader meets the end (the writer then
-/// passes the half-close on) or either fails.
-async fn direction<R, W>(read: R, write: W, way: Direction, toxics: &watch::Receiver<ToxicSet>)
-where
+/// One direction, until the reader meets the end (the half-close is passed on, after what
+/// is held) or either side fails.
+async fn direction<R, W>(
+    mut read: R,
+    mut write: W,
+    way: Direction,
+    toxics: &watch::Receiver<ToxicSet>,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let (tx, rx) = mpsc::channel(IN_FLIGHT);
-    futures::future::join(reader(read, tx), writer(rx, write, way, toxics.clone())).await;
-}
-
-async fn reader<R: AsyncRead + Unpin>(mut read: R, tx: mpsc::Sender<(Instant, Vec<u8>)>) {
     let mut buffer = vec![0_u8; CHUNK];
+    let mut held: VecDeque<Held> = VecDeque::new();
     loop {
-        match read.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                let chunk = buffer[..n].to_vec();
-                if tx.send((Instant::now(), chunk)).await.is_err() {
+        let due = held.front().map(|h| h.due);
+        tokio::select! {
+            biased;
+            () = sleep_until(due), if due.is_some() => {
+                let Some(chunk) = held.pop_front() else { continue };
+                if pass_on(&mut write, chunk, toxics).await.is_err() {
                     return;
+                }
+            }
+            read = read.read(&mut buffer), if held.len() < IN_FLIGHT => {
+                let n = match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let arrived = Instant::now();
+                let plain = held.is_empty() && toxics.borrow().is_empty();
+                if plain {
+                    if write.write_all(&buffer[..n]).await.is_err() {
+                        return;
+                    }
+                } else if let Some(chunk) = hold(&buffer[..n], arrived, way, toxics) {
+                    held.push_back(chunk);
                 }
             }
         }
     }
-}
-
-async fn writer<W: AsyncWrite + Unpin>(
-    mut rx: mpsc::Receiver<(Instant, Vec<u8>)>,
-    mut write: W,
-    way: Direction,
-    toxics: watch::Receiver<ToxicSet>,
-) {
-    while let Some((arrived, chunk)) = rx.recv().await {
-        let (delay, pace, drop) = {
-            let set = toxics.borrow();
-            if set.is_empty() {
-                (None, None, false)
-            } else if way == Direction::Downstream {
-                (
-                    set.delay(),
-                    set.transfer_time(chunk.len()),
-                    set.black_hole(),
-                )
-            } else {
-                (None, None, set.black_hole())
-            }
-        };
-        if drop {
-            continue;
-        }
-        if let Some(delay) = delay {
-            tokio::time::sleep_until((arrived + delay).into()).await;
-        }
-        if write.write_all(&chunk).await.is_err() {
+    while let Some(chunk) = held.pop_front() {
+        sleep_until(Some(chunk.due)).await;
+        if pass_on(&mut write, chunk, toxics).await.is_err() {
             return;
-        }
-        if let Some(pace) = pace {
-            tokio::time::sleep(pace).await;
         }
     }
     let _ = write.shutdown().await;
+}
+
+/// A chunk held by a toxic.
+struct Held {
+    due: Instant,
+    bytes: Vec<u8>,
+    /// Whether the bandwidth limit applies (what the component sends).
+    paced: bool,
+}
+
+/// The chunk to hold, or `None` when a black hole takes it.
+fn hold(
+    bytes: &[u8],
+    arrived: Instant,
+    way: Direction,
+    toxics: &watch::Receiver<ToxicSet>,
+) -> Option<Held> {
+    let set = toxics.borrow();
+    if set.black_hole() {
+        return None;
+    }
+    let delay = match way {
+        Direction::Downstream => set.delay().unwrap_or_default(),
+        Direction::Upstream => Duration::ZERO,
+    };
+    Some(Held {
+        due: arrived + delay,
+        bytes: bytes.to_vec(),
+        paced: way == Direction::Downstream,
+    })
+}
+
+/// Writes a held chunk on (unless a black hole began meanwhile), then waits out the
+/// bandwidth its size takes.
+async fn pass_on<W: AsyncWrite + Unpin>(
+    write: &mut W,
+    chunk: Held,
+    toxics: &watch::Receiver<ToxicSet>,
+) -> std::io::Result<()> {
+    let (drop, pace) = {
+        let set = toxics.borrow();
+        let pace = chunk
+            .paced
+            .then(|| set.transfer_time(chunk.bytes.len()))
+            .flatten();
+        (set.black_hole(), pace)
+    };
+    if drop {
+        return Ok(());
+    }
+    write.write_all(&chunk.bytes).await?;
+    if let Some(pace) = pace {
+        tokio::time::sleep(pace).await;
+    }
+    Ok(())
+}
+
+/// Sleeps until `at`, or forever without one (a disabled branch never polls it).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Resolves when the toxics in force say this connection is to be cut, and how.

@@ -9,6 +9,10 @@
 //! - [`connection`]: one proxied connection, its two directions and its cut;
 //! - here: the listener, its counters, and adding and removing toxics.
 //!
+//! Every proxy runs on one thread of its own with a current-thread runtime ([`io_runtime`]):
+//! a round trip through a proxy is then two wake-ups on one thread, never a hand-over between
+//! the stack's worker threads, which on a small machine is most of what a proxy costs.
+//!
 //! Written here rather than taken from a crate: `noxious` (the Rust port of Toxiproxy) has
 //! had no release since 2021 and brings its own HTTP server; what a stack needs is a few
 //! hundred lines on tokio.
@@ -49,12 +53,14 @@ impl Proxy {
     /// Listens on a free loopback port and forwards each connection to `upstream`
     /// (`host:port`).
     pub async fn start(component: &str, upstream: &str) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
         let listen = listener.local_addr()?.to_string();
+        let runtime = io_runtime()?;
         let (toxics, _) = watch::channel(ToxicSet::default());
         let toxics = Arc::new(toxics);
         let counters = Arc::new(Counters::default());
-        let accept = tokio::spawn(accept_loop(
+        let accept = runtime.spawn(accept_loop(
             listener,
             upstream.to_string(),
             toxics.clone(),
@@ -150,12 +156,19 @@ impl Drop for Proxy {
 }
 
 async fn accept_loop(
-    listener: TcpListener,
+    listener: std::net::TcpListener,
     upstream: String,
     toxics: Arc<watch::Sender<ToxicSet>>,
     counters: Arc<Counters>,
 ) {
     let upstream: Arc<str> = upstream.into();
+    let listener = match TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(%error, "proxy cannot listen");
+            return;
+        }
+    };
     loop {
         let client = match listener.accept().await {
             Ok((client, _)) => client,
@@ -174,6 +187,28 @@ async fn accept_loop(
             counters.open.fetch_sub(1, Ordering::Relaxed);
         });
     }
+}
+
+/// The proxies' runtime: one thread, started with the first proxy, living as long as the
+/// process.
+fn io_runtime() -> std::io::Result<tokio::runtime::Handle> {
+    static RUNTIME: std::sync::Mutex<Option<tokio::runtime::Handle>> =
+        std::sync::Mutex::new(None);
+    let mut slot = RUNTIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(handle) = slot.as_ref() {
+        return Ok(handle.clone());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let handle = runtime.handle().clone();
+    std::thread::Builder::new()
+        .name("devstack-proxy".into())
+        .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
+    *slot = Some(handle.clone());
+    Ok(handle)
 }
 
 /// `url` with its host and port replaced by `listen` (`127.0.0.1:PORT`): the URL apps are
