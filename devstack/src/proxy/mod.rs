@@ -192,8 +192,7 @@ async fn accept_loop(
 /// The proxies' runtime: one thread, started with the first proxy, living as long as the
 /// process.
 fn io_runtime() -> std::io::Result<tokio::runtime::Handle> {
-    static RUNTIME: std::sync::Mutex<Option<tokio::runtime::Handle>> =
-        std::sync::Mutex::new(None);
+    static RUNTIME: std::sync::Mutex<Option<tokio::runtime::Handle>> = std::sync::Mutex::new(None);
     let mut slot = RUNTIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
