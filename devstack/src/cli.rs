@@ -68,6 +68,61 @@ pub enum Command {
     /// dependency) or resume a component, or list the faults in force (with the SQS
     /// emulator's fault rules).
     Chaos(ChaosArgs),
+    /// Snapshots of the whole stack — every database, every Redis key, every queue and
+    /// message — saved and loaded in a second, listed, removed, exported to one file and
+    /// imported on another machine. Works on a running stack (its apps paused while saving,
+    /// restarted after a load) and on a stopped one.
+    Snapshot(SnapshotArgs),
+}
+
+/// Options of `devstack snapshot`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct SnapshotArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: SnapshotAction,
+}
+
+/// What `devstack snapshot` does.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum SnapshotAction {
+    /// Save the stack's state as NAME (under .devstack/snapshots/).
+    Save {
+        /// 1-64 letters, digits, '.', '-' or '_'.
+        name: String,
+        /// Replace a snapshot of that name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put the stack's state back as snapshot NAME has it; the apps are restarted.
+    Load {
+        /// The snapshot.
+        name: String,
+    },
+    /// The snapshots, with when they were taken, what they hold and their size.
+    List,
+    /// Delete snapshot NAME.
+    Rm {
+        /// The snapshot.
+        name: String,
+    },
+    /// Write snapshot NAME to FILE, one .tar.gz to hand to a colleague.
+    Export {
+        /// The snapshot.
+        name: String,
+        /// Where to write it (`bug-123.tar.gz`).
+        file: PathBuf,
+    },
+    /// Add the snapshot in FILE (made by `export`), as NAME or the name it was saved under.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// The name to give it here.
+        name: Option<String>,
+        /// Replace a snapshot of that name.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Options of `devstack chaos`.
@@ -385,6 +440,32 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["devstack", "stop"]).is_err());
         assert!(Cli::try_parse_from(["devstack", "start", "a", "b"]).is_err());
+    }
+
+    #[test]
+    fn snapshot_takes_its_actions() {
+        let cli =
+            Cli::try_parse_from(["devstack", "snapshot", "save", "bug-1", "--force"]).unwrap();
+        let Command::Snapshot(args) = cli.command() else {
+            panic!("not snapshot")
+        };
+        assert_eq!(
+            args.action,
+            SnapshotAction::Save {
+                name: "bug-1".into(),
+                force: true
+            }
+        );
+        let cli = Cli::try_parse_from(["devstack", "snapshot", "import", "x.tar.gz"]).unwrap();
+        let Command::Snapshot(args) = cli.command() else {
+            panic!("not snapshot")
+        };
+        assert!(matches!(
+            args.action,
+            SnapshotAction::Import { name: None, .. }
+        ));
+        assert!(Cli::try_parse_from(["devstack", "snapshot", "load"]).is_err());
+        assert!(Cli::try_parse_from(["devstack", "snapshot", "export", "a"]).is_err());
     }
 
     #[test]

@@ -22,6 +22,8 @@
 //! - [`logs`]: every component's log file read back as one stream (`devstack logs`), and kept
 //!   bounded on disk.
 //! - [`otlp`]: the trace collector (`up` runs it; `devstack trace` queries it).
+//! - [`snapshot`]: snapshots of the whole stack (`devstack snapshot`): Postgres, Redis and
+//!   the emulator captured together, loaded back together, exported as one file.
 //! - [`testing`]: one stack per test binary, `fresh_database()`, `fresh_queues()`.
 //! - [`procstat`]: a process group's memory and CPU, from `/proc` (for `status`);
 //!   [`listeners`]: which process listens on a port (for a start-first reload).
@@ -53,6 +55,7 @@ pub mod procstat;
 pub mod proxy;
 pub mod secret;
 pub mod signals;
+pub mod snapshot;
 pub mod sqs;
 pub mod stack;
 pub mod testing;

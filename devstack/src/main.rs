@@ -47,5 +47,6 @@ async fn run() -> anyhow::Result<()> {
         Command::Start { component } => commands::control::start(&paths, component).await,
         Command::Trace(args) => commands::trace::run(&paths, args).await,
         Command::Chaos(args) => commands::chaos::run(&paths, args).await,
+        Command::Snapshot(args) => commands::snapshot::run(&paths, args).await,
     }
 }

@@ -64,6 +64,12 @@ impl Paths {
         self.dir.join("logs")
     }
 
+    /// `.devstack/snapshots`: one directory per snapshot (`devstack snapshot`); `reset`
+    /// leaves it alone.
+    pub fn snapshots_dir(&self) -> PathBuf {
+        self.dir.join("snapshots")
+    }
+
     /// `devstack.toml` at the root.
     pub fn config_file(&self) -> PathBuf {
         self.root.join("devstack.toml")

@@ -250,6 +250,13 @@ async fn every_error_status_is_a_problem_document() {
         2,
         "customer_id and limit: {b}"
     );
+    // An empty cursor is not a cursor this API handed out (the document's pattern says `+`).
+    for cursor in ["", "not-a-cursor"] {
+        let url = app.url(&format!("/v1/orders?customer_id=c&cursor={cursor}"));
+        let (s, h, b) = problem(app.http.get(url).send().await.unwrap()).await;
+        assert_problem(s, &h, &b, 422, "validation_failed");
+        assert_eq!(b["errors"][0]["field"], "cursor", "{b}");
+    }
     let (s, h, b) = problem(
         app.post_order(&order_body("c"), Some("bad key with spaces"))
             .await,

@@ -31,6 +31,9 @@ use crate::protocol::{WireResponse, json, query};
 /// Largest request body accepted: a 1 MiB message, or a batch of them, with JSON overhead.
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
+/// Largest snapshot image a `PUT /_slipway/snapshot` accepts.
+pub const MAX_IMAGE_BYTES: usize = 4 << 30;
+
 /// What the router serves besides the core: message histories, fault rules, the URL style.
 #[derive(Debug, Clone, Default)]
 pub struct RouterParts {
@@ -40,6 +43,8 @@ pub struct RouterParts {
     pub faults: Arc<Faults>,
     /// How queue URLs are written.
     pub url_style: QueueUrlStyle,
+    /// The data directory's store, which a loaded snapshot must reach.
+    pub persisted: dev_api::snapshot::Persisted,
 }
 
 /// The axum router serving `sqs`.
@@ -65,6 +70,12 @@ pub fn router(sqs: Arc<Sqs>, parts: RouterParts) -> Router {
             "/_slipway/faults/{id}",
             axum::routing::delete(dev_api::faults::remove),
         )
+        .route(
+            "/_slipway/snapshot",
+            get(dev_api::snapshot::save)
+                .put(dev_api::snapshot::load)
+                .layer(DefaultBodyLimit::max(MAX_IMAGE_BYTES)),
+        )
         .route("/_slipway/queues", get(crate::dev_api::queues))
         .route(
             "/_slipway/queues/{name}/messages",
@@ -76,6 +87,7 @@ pub fn router(sqs: Arc<Sqs>, parts: RouterParts) -> Router {
         .layer(axum::Extension(parts.history))
         .layer(axum::Extension(parts.faults))
         .layer(axum::Extension(parts.url_style))
+        .layer(axum::Extension(parts.persisted))
         .with_state(sqs)
 }
 
@@ -334,6 +346,7 @@ impl EmulatorBuilder {
             history,
             faults: faults.clone(),
             url_style: self.url_style,
+            persisted: dev_api::snapshot::Persisted(persistence.as_ref().map(|p| p.store.clone())),
         };
         let app = router(sqs.clone(), parts);
         let task = tokio::spawn(crate::listener::serve(

@@ -8,6 +8,7 @@ pub mod env;
 pub mod logs;
 pub mod progress;
 pub mod reset;
+pub mod snapshot;
 pub mod status;
 pub mod trace;
 pub mod up;

@@ -43,6 +43,20 @@ impl PostgresBinaries {
             .map(|bin_dir| Self { bin_dir })
     }
 
+    /// A client tool (`pg_dump`, `pg_restore`): the one installed with the server found (through
+    /// a symlink such as `/usr/local/bin/postgres`, to its real directory), else the first in
+    /// the places [`Self::find`] looks.
+    pub fn client_tool(name: &str) -> Option<PathBuf> {
+        let server_dir = Self::find()
+            .and_then(|found| std::fs::canonicalize(found.bin_dir.join("postgres")).ok())
+            .and_then(|real| real.parent().map(std::path::Path::to_path_buf));
+        server_dir
+            .into_iter()
+            .chain(candidates())
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    }
+
     fn program(&self, name: &str) -> PathBuf {
         self.bin_dir.join(name)
     }

@@ -195,7 +195,7 @@ pub async fn get(
     params(
         ("customer_id" = String, Query, description = "Whose orders", min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]+$"),
         ("limit" = Option<u32>, Query, description = "1-100, default 20", minimum = 1, maximum = 100),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (opaque; anything else is a 422)", pattern = "^[A-Za-z0-9_-]+$"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (opaque; anything else, the empty string included, is a 422)", pattern = "^[A-Za-z0-9_-]+$"),
     ),
     responses(
         (status = 200, description = "A page of orders", body = OrderList),
@@ -235,7 +235,9 @@ pub async fn list(
             DEFAULT_PAGE
         }
     };
-    let cursor = match query.get("cursor").filter(|c| !c.is_empty()) {
+    // An empty `cursor=` is refused like any other string this API never handed out: the
+    // document's pattern says so, and a client that sends one has lost its place.
+    let cursor = match query.get("cursor") {
         None => None,
         Some(raw) => {
             let decoded = decode_cursor(raw);

@@ -57,6 +57,31 @@ impl QueueInner {
     }
 }
 
+impl Sqs {
+    /// Replaces every queue and message with those `changes` describe (an image's, see
+    /// [`crate::persist::image`]): the queues there are now are dropped (their long polls
+    /// return), then `changes` are applied in order. Returns how many queues there are now.
+    ///
+    /// Nothing is journaled: a persistent emulator compacts right after, so its data
+    /// directory holds the new state.
+    pub fn replace_all(&self, changes: Vec<Change>) -> usize {
+        let dropped: Vec<Arc<Queue>> = {
+            let mut queues = self.queues.write();
+            let dropped = queues.values().cloned().collect();
+            queues.clear();
+            dropped
+        };
+        for queue in dropped {
+            queue.notify.notify_waiters();
+        }
+        let mut restorer = Restorer::new(self);
+        for change in changes {
+            restorer.apply(change);
+        }
+        restorer.queues()
+    }
+}
+
 /// Rebuilds an emulator from a journal's records, in the order they were written.
 pub struct Restorer<'a> {
     sqs: &'a Sqs,

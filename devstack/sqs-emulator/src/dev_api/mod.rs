@@ -15,9 +15,12 @@
 //! - `GET /_slipway/clock`, `POST /_slipway/clock/advance` — the virtual clock (`clock.rs`).
 //! - `GET|POST|DELETE /_slipway/faults`, `DELETE /_slipway/faults/{id}` — fault rules
 //!   (`faults.rs`).
+//! - `GET|PUT /_slipway/snapshot` — the whole state as one image, and its replacement
+//!   (`snapshot.rs`).
 
 pub mod clock;
 pub mod faults;
+pub mod snapshot;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

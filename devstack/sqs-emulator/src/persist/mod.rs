@@ -10,6 +10,7 @@
 //! - [`legacy`]: records of older formats, read to be upgraded.
 //! - [`replay`]: reading a file back, and what damage means (only a torn last record is cut;
 //!   anything else refuses to start, or with `repair` moves the file aside).
+//! - [`image`]: the whole state as one byte string (`/_slipway/snapshot`, `devstack snapshot`).
 //! - [`files`]: the data directory — generations of snapshots and journals, and its lock.
 //! - [`writer`]: the background thread that writes and syncs the journal.
 //! - [`Store`] (here): open (replay, compact, start writing), compaction, close.
@@ -22,6 +23,7 @@
 pub mod files;
 pub mod frame;
 pub mod header;
+pub mod image;
 pub mod legacy;
 pub mod replay;
 pub mod writer;
