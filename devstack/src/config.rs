@@ -27,6 +27,10 @@
 //! queue = "orders"
 //! probability = 0.1
 //! error = { code = "ThrottlingException" }
+//!
+//! [hooks]               # see crate::hooks: once per fresh state, and before stopping
+//! ready = ["./scripts/seed.sh"]
+//! stop = []
 //! ```
 
 use std::collections::BTreeMap;
@@ -60,6 +64,8 @@ pub struct DevstackConfig {
     /// Fault rules the SQS emulator starts with (`[[faults]]`, the JSON of
     /// `POST /_slipway/faults` as TOML).
     pub faults: Vec<RuleSpec>,
+    /// Commands run once the stack is ready and before it stops (`[hooks]`).
+    pub hooks: crate::hooks::HooksConfig,
 }
 
 /// `[telemetry]`: how many spans the collector keeps (the oldest go first past either).
@@ -180,6 +186,7 @@ impl Default for DevstackConfig {
             watch: false,
             telemetry: TelemetryConfig::default(),
             faults: Vec::new(),
+            hooks: crate::hooks::HooksConfig::default(),
         }
     }
 }

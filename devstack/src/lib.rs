@@ -28,6 +28,8 @@
 //! - [`procstat`]: a process group's memory and CPU, from `/proc` (for `status`);
 //!   [`listeners`]: which process listens on a port (for a start-first reload).
 //! - [`process`]: child processes that cannot outlive devstack (process groups and watchdogs).
+//! - [`hooks`]: `[hooks]` of `devstack.toml`, commands run once the stack is ready (once per
+//!   fresh state) and before it stops.
 //! - [`config`] (`devstack.toml`), [`paths`] (`.devstack/`), [`ports`], [`signals`], [`secret`]
 //!   (the stack's password for Postgres and Redis).
 //! - [`watch`]: reload on save (`up --watch`): watch, rebuild, replace; a failed build keeps
@@ -44,6 +46,7 @@ pub mod commands;
 pub mod component;
 pub mod config;
 pub mod control;
+pub mod hooks;
 pub mod launch;
 pub mod listeners;
 pub mod logs;

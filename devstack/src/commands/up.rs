@@ -17,6 +17,7 @@ use super::progress::Spinners;
 use crate::apps::declaration::{AppDeclaration, default_apps};
 use crate::cli::UpArgs;
 use crate::config::DevstackConfig;
+use crate::hooks::{self, HooksConfig};
 use crate::launch::external::redact;
 use crate::logs::hub::LogHub;
 use crate::otlp::forward::Forwarder;
@@ -39,7 +40,13 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
         Duration::from_millis(200),
     ));
     let _following = AbortOnDrop(following);
-    let (stack, apps, watch, traces) = tokio::select! {
+    let Started {
+        stack,
+        apps,
+        watch,
+        traces,
+        hooks,
+    } = tokio::select! {
         started = start(paths, &args, &spinners) => started?,
         () = signals.recv() => {
             spinners.clear();
@@ -102,6 +109,15 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     control.abort();
     rotation.abort();
     println!("\nstopping…");
+    if !hooks.stop.is_empty() {
+        let env = stack.lock().await.env().clone();
+        let context = hook_context(paths, &env);
+        if let Err(error) =
+            hooks::run_all(&hooks.stop, &context, Some(hooks::STOP_HOOK_LIMIT)).await
+        {
+            eprintln!("warning: a stop hook failed (the stack stops anyway): {error}");
+        }
+    }
     let _ = std::fs::remove_file(paths.state_file());
     let _ = std::fs::remove_file(paths.env_file());
     tokio::time::timeout(Duration::from_secs(30), async {
@@ -131,8 +147,18 @@ fn write_state(paths: &Paths, state: &StackState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What `start` brings up: the stack, its apps, whether to watch them, the collector's spans.
-type Started = (Stack, Vec<AppDeclaration>, bool, Arc<SpanStore>);
+/// What `start` brings up.
+struct Started {
+    stack: Stack,
+    /// Its apps.
+    apps: Vec<AppDeclaration>,
+    /// Whether to watch them.
+    watch: bool,
+    /// The collector's spans.
+    traces: Arc<SpanStore>,
+    /// `[hooks]` (the stop hooks are still to run).
+    hooks: HooksConfig,
+}
 
 /// Starts the infrastructure (the trace collector among it), then the apps (the service by
 /// default) unless `--no-service`.
@@ -176,8 +202,59 @@ async fn start(paths: &Paths, args: &UpArgs, spinners: &Spinners) -> anyhow::Res
         stack.stop().await;
         return Err(error.into());
     }
-    let watch = args.watch || options.config.watch;
-    Ok((stack, apps, watch, traces))
+    if let Err(error) = run_ready_hooks(paths, args, &options.config.hooks, &stack).await {
+        stack.stop().await;
+        return Err(error.context("a ready hook failed; the stack was stopped"));
+    }
+    Ok(Started {
+        watch: args.watch || options.config.watch,
+        hooks: options.config.hooks,
+        stack,
+        apps,
+        traces,
+    })
+}
+
+/// Runs the ready hooks unless they ran on this (persistent) state already.
+async fn run_ready_hooks(
+    paths: &Paths,
+    args: &UpArgs,
+    config: &HooksConfig,
+    stack: &Stack,
+) -> anyhow::Result<()> {
+    if config.ready.is_empty() {
+        return Ok(());
+    }
+    let data = paths.data_dir();
+    if !args.ephemeral
+        && let Some(record) = hooks::ReadyRecord::read(&data)
+    {
+        println!(
+            "Ready hooks ran on this state at {} (`devstack reset` for a fresh state seeds again).",
+            record.ran_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        return Ok(());
+    }
+    let took = hooks::run_all(&config.ready, &hook_context(paths, stack.env()), None).await?;
+    for (command, took) in took {
+        println!("hook ready: {command} ({} ms)", took.as_millis());
+    }
+    if !args.ephemeral {
+        hooks::ReadyRecord::write(&data, &config.ready)
+            .with_context(|| format!("cannot record in {} that the hooks ran", data.display()))?;
+    }
+    Ok(())
+}
+
+fn hook_context<'a>(
+    paths: &'a Paths,
+    env: &'a std::collections::BTreeMap<String, String>,
+) -> hooks::HookContext<'a> {
+    hooks::HookContext {
+        root: &paths.root,
+        env,
+        log: paths.log_dir().join("hooks.log"),
+    }
 }
 
 /// Prints the notes, the component table and the settings.

@@ -1,0 +1,125 @@
+//! `[hooks]` through the real binary: a ready hook runs once the stack is ready, with its
+//! settings, and only once per fresh state (not again on the next `up` of a persistent
+//! stack, again after `reset`); stop hooks run before it stops; a failing ready hook stops
+//! `up` with the hook's output and leaves nothing running.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{KillOnDrop, all_gone_within, run_all, start_up, wait_exit};
+
+fn root_with(toml: &str) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(root.path().join("devstack.toml"), toml).unwrap();
+    root
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn down(up: &mut KillOnDrop, root: &Path) {
+    let (ok, output) = run_all(root, &["down"]);
+    assert!(ok, "{output}");
+    wait_exit(up, Duration::from_secs(60)).expect("up exits after down");
+}
+
+const HOOKS: &str = r#"
+[hooks]
+ready = ["echo \"seeded $SQS_QUEUE_URL\" >> seeds.txt", "echo second >> seeds.txt"]
+stop = ["echo stopping >> stops.txt"]
+"#;
+
+#[test]
+fn ready_hooks_run_once_per_fresh_state_and_stop_hooks_every_stop() {
+    let root = root_with(HOOKS);
+    let seeds = root.path().join("seeds.txt");
+    let stops = root.path().join("stops.txt");
+
+    let (mut up, state) = start_up(root.path(), &["--no-service"]);
+    let seeded = lines(&seeds);
+    assert_eq!(seeded.len(), 2, "{seeded:?}");
+    assert_eq!(seeded[0], format!("seeded {}", state.env["SQS_QUEUE_URL"]));
+    assert_eq!(seeded[1], "second", "in order");
+    let log = std::fs::read_to_string(root.path().join(".devstack/logs/hooks.log")).unwrap();
+    assert!(log.contains("hook: echo second >> seeds.txt"), "{log}");
+    down(&mut up, root.path());
+    assert_eq!(lines(&stops), ["stopping"]);
+
+    // The same state: not seeded again.
+    let (mut up, _) = start_up(root.path(), &["--no-service"]);
+    assert_eq!(lines(&seeds).len(), 2);
+    let out = std::fs::read_to_string(root.path().join("up.out")).unwrap();
+    assert!(out.contains("Ready hooks ran on this state"), "{out}");
+    down(&mut up, root.path());
+    assert_eq!(lines(&stops).len(), 2, "stop hooks run at every stop");
+
+    // A fresh state: seeded again.
+    let (ok, output) = run_all(root.path(), &["reset", "--yes"]);
+    assert!(ok, "{output}");
+    let (mut up, _) = start_up(root.path(), &["--no-service"]);
+    assert_eq!(lines(&seeds).len(), 4);
+    down(&mut up, root.path());
+}
+
+#[test]
+fn a_failing_ready_hook_stops_up_with_its_output() {
+    let root = root_with(
+        r#"
+[hooks]
+ready = ["echo the fixtures are broken >&2; exit 3"]
+"#,
+    );
+    let (ok, output) = run_all(
+        root.path(),
+        &[
+            "up",
+            "--no-service",
+            "--postgres-port",
+            "0",
+            "--redis-port",
+            "0",
+            "--sqs-port",
+            "0",
+            "--otlp-port",
+            "0",
+            "--otlp-grpc-port",
+            "0",
+        ],
+    );
+    assert!(!ok, "{output}");
+    assert!(output.contains("a ready hook failed"), "{output}");
+    assert!(output.contains("the fixtures are broken"), "{output}");
+    assert!(output.contains("exit status: 3"), "{output}");
+    assert!(!root.path().join(".devstack/state.json").exists());
+    assert!(
+        !root
+            .path()
+            .join(".devstack/data")
+            .join(devstack::hooks::RECORD_FILE)
+            .exists(),
+        "a failed seed is not recorded: the next up tries again"
+    );
+    // Nothing it started is left: no process has the root's data directory open.
+    let data = root.path().join(".devstack/data");
+    let left: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(data.to_str().unwrap()))
+                .unwrap_or(false)
+        })
+        .collect();
+    assert!(all_gone_within(&left, Duration::from_secs(10)), "{left:?}");
+}
