@@ -74,6 +74,7 @@ pub fn router(sqs: Arc<Sqs>, parts: RouterParts) -> Router {
             "/_slipway/snapshot",
             get(dev_api::snapshot::save)
                 .put(dev_api::snapshot::load)
+                .post(dev_api::snapshot::copy)
                 .layer(DefaultBodyLimit::max(MAX_IMAGE_BYTES)),
         )
         .route("/_slipway/queues", get(crate::dev_api::queues))

@@ -228,3 +228,82 @@ async fn a_persistent_emulator_keeps_a_loaded_image_across_a_restart() {
         .await;
     assert_eq!(depth, "3");
 }
+
+#[tokio::test]
+async fn copies_of_an_image_queues_sit_beside_the_others_with_their_dead_letter_targets() {
+    let sqs = common::start().await;
+    let (standard, _) = seed(&sqs).await;
+    let dlq = sqs.create("work-dlq").await;
+    let dlq_arn = sqs.arn(&dlq).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"3"}}"#);
+    sqs.client
+        .set_queue_attributes()
+        .queue_url(&standard)
+        .attributes(QueueAttributeName::RedrivePolicy, policy)
+        .send()
+        .await
+        .unwrap();
+    let image = take(&sqs).await;
+    let post = |suffix: &str, image: Vec<u8>| {
+        let url = format!(
+            "{}/_slipway/snapshot?suffix={suffix}",
+            sqs.emulator.endpoint()
+        );
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .body(image)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, body) = post("-t1", image.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains(r#"{"from":"ordered.fifo","name":"ordered-t1.fifo"}"#),
+        "{body}"
+    );
+
+    let copy = sqs
+        .client
+        .get_queue_url()
+        .queue_name("work-t1")
+        .send()
+        .await
+        .unwrap();
+    let copy = copy.queue_url().unwrap();
+    assert_eq!(
+        sqs.attribute(copy, "ApproximateNumberOfMessages").await,
+        "3"
+    );
+    let redrive = sqs.attribute(copy, "RedrivePolicy").await;
+    assert!(redrive.contains("work-dlq-t1"), "{redrive}");
+    let fifo = sqs
+        .client
+        .get_queue_url()
+        .queue_name("ordered-t1.fifo")
+        .send()
+        .await
+        .unwrap();
+    let order: Vec<String> = bodies_with_counts(&sqs, fifo.queue_url().unwrap())
+        .await
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect();
+    assert_eq!(order, ["1", "2", "3"]);
+    // The originals are untouched.
+    assert_eq!(
+        sqs.attribute(&standard, "ApproximateNumberOfMessages")
+            .await,
+        "2"
+    );
+
+    let (status, body) = post("-t1", image.clone()).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = post("!bad", image).await;
+    assert_eq!(status, 400, "{body}");
+    let listed = sqs.client.list_queues().send().await.unwrap();
+    assert_eq!(listed.queue_urls().len(), 6, "nothing more was added");
+}

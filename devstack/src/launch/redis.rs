@@ -47,6 +47,9 @@ pub fn find_binary() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// How many logical databases a native Redis has.
+pub const DATABASES: u32 = 1024;
+
 impl NativeRedis {
     /// Starts Redis and waits until it answers PING.
     pub async fn start(binary: &Path, options: &RedisOptions) -> Result<Self, LaunchError> {
@@ -75,7 +78,10 @@ impl NativeRedis {
             ])
             .arg("--dir")
             .arg(&options.data_dir)
-            .args(["--save", ""]);
+            .args(["--save", ""])
+            // More logical databases than Redis's 16: tests take one each
+            // (`TestStack::from_snapshot`); an empty one costs nothing.
+            .args(["--databases", &DATABASES.to_string()]);
         if options.ephemeral {
             command.args(["--appendonly", "no"]);
         } else {

@@ -170,26 +170,32 @@ pub async fn restore(
     for name in databases(&mut admin).await? {
         drop_database(&mut admin, &name, running_num).await?;
     }
-    for database in &part.databases {
-        let sql = format!(r#"CREATE DATABASE "{}" TEMPLATE template0"#, database.name);
-        admin.execute(sql.as_str()).await.map_err(pg_error)?;
-    }
     let _ = admin.close().await;
     let restores = part.databases.iter().map(|database| async move {
-        let mut command = server.tool("pg_restore")?;
-        command
-            .args([
-                "--no-owner",
-                "--no-privileges",
-                "--exit-on-error",
-                "--dbname",
-            ])
-            .arg(&database.name)
-            .arg(dir.join(&database.file.path));
-        run(command, "pg_restore").await
+        let archive = dir.join(&database.file.path);
+        restore_as(server, &archive, &database.name).await
     });
     futures::future::try_join_all(restores).await?;
     Ok(())
+}
+
+/// Creates database `name` (from `template0`) and restores `archive` into it.
+pub async fn restore_as(server: &Server, archive: &Path, name: &str) -> Result<(), SnapshotError> {
+    let mut admin = server.admin().await?;
+    let sql = format!(r#"CREATE DATABASE "{name}" TEMPLATE template0"#);
+    admin.execute(sql.as_str()).await.map_err(pg_error)?;
+    let _ = admin.close().await;
+    let mut command = server.tool("pg_restore")?;
+    command
+        .args([
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--dbname",
+        ])
+        .arg(name)
+        .arg(archive);
+    run(command, "pg_restore").await
 }
 
 async fn drop_database(

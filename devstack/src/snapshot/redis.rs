@@ -110,11 +110,7 @@ async fn dump_database(
 /// Reads `dir/redis.bin` and makes sure the Redis at `url` accepts its payloads, changing
 /// nothing there.
 pub async fn check(url: &str, dir: &Path, part: &RedisPart) -> Result<Vec<Entry>, SnapshotError> {
-    let path = dir.join(&part.file.path);
-    let bytes = std::fs::read(&path).map_err(super::io_at(&path))?;
-    let entries = decode(&bytes).map_err(|why| {
-        SnapshotError::Refused(format!("{}: {why}; nothing was changed", part.file.path))
-    })?;
+    let entries = read(dir, part)?;
     let Some(first) = entries.first() else {
         return Ok(entries);
     };
@@ -153,21 +149,37 @@ pub async fn restore(url: &str, entries: &[Entry]) -> Result<(), SnapshotError> 
         by_db.entry(entry.db).or_default().push(entry);
     }
     for (db, entries) in by_db {
-        let mut conn = connect(url, db).await?;
-        for chunk in entries.chunks(BATCH) {
-            let mut pipe = redis::pipe();
-            for entry in chunk {
-                pipe.cmd("RESTORE")
-                    .arg(&entry.key)
-                    .arg(entry.ttl_ms.unwrap_or(0))
-                    .arg(&entry.payload)
-                    .arg("REPLACE")
-                    .ignore();
-            }
-            let _: () = pipe.query_async(&mut conn).await.map_err(redis_error)?;
-        }
+        restore_into(url, db, &entries).await?;
     }
     Ok(())
+}
+
+/// Restores `entries` into logical database `db` of the Redis at `url`, whatever database
+/// they were saved from (keys there are replaced, others kept).
+pub async fn restore_into(url: &str, db: i64, entries: &[&Entry]) -> Result<(), SnapshotError> {
+    let mut conn = connect(url, db).await?;
+    for chunk in entries.chunks(BATCH) {
+        let mut pipe = redis::pipe();
+        for entry in chunk {
+            pipe.cmd("RESTORE")
+                .arg(&entry.key)
+                .arg(entry.ttl_ms.unwrap_or(0))
+                .arg(&entry.payload)
+                .arg("REPLACE")
+                .ignore();
+        }
+        let _: () = pipe.query_async(&mut conn).await.map_err(redis_error)?;
+    }
+    Ok(())
+}
+
+/// Reads a snapshot's `redis.bin`.
+pub fn read(dir: &Path, part: &RedisPart) -> Result<Vec<Entry>, SnapshotError> {
+    let path = dir.join(&part.file.path);
+    let bytes = std::fs::read(&path).map_err(super::io_at(&path))?;
+    decode(&bytes).map_err(|why| {
+        SnapshotError::Refused(format!("{}: {why}; nothing was changed", part.file.path))
+    })
 }
 
 async fn connect(url: &str, db: i64) -> Result<MultiplexedConnection, SnapshotError> {

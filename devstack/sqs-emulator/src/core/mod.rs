@@ -11,7 +11,9 @@
 //! - [`rates`]: recent sends, receives and deletes per second, for the stats endpoint.
 //! - [`scope`]: regions and accounts, and the ARNs that name queues in them.
 //! - [`record`]: the durable changes a journal records (data only).
-//! - [`changes`]: handing changes to a journal, and rebuilding from its records.
+//! - [`changes`]: handing changes to a journal, rebuilding from its records, and replacing
+//!   everything with an image's ([`Sqs::replace_all`]); [`copies`]: an image's queues added
+//!   under new names.
 //! - [`life`]: message events (sent, received, deleted, dead-lettered…) for an observer.
 //! - [`clock`]: time, controllable in tests. [`error`]: AWS error kinds and messages.
 
@@ -19,6 +21,7 @@ pub mod access;
 pub mod attributes;
 pub mod changes;
 pub mod clock;
+pub mod copies;
 pub mod error;
 pub mod life;
 pub mod limits;

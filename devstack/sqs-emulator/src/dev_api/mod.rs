@@ -15,8 +15,8 @@
 //! - `GET /_slipway/clock`, `POST /_slipway/clock/advance` — the virtual clock (`clock.rs`).
 //! - `GET|POST|DELETE /_slipway/faults`, `DELETE /_slipway/faults/{id}` — fault rules
 //!   (`faults.rs`).
-//! - `GET|PUT /_slipway/snapshot` — the whole state as one image, and its replacement
-//!   (`snapshot.rs`).
+//! - `GET|PUT|POST /_slipway/snapshot` — the whole state as one image, its replacement, and
+//!   copies of its queues under new names (`snapshot.rs`).
 
 pub mod clock;
 pub mod faults;

@@ -18,6 +18,11 @@
 //! `CREATE DATABASE … TEMPLATE` clone of a template migrated once with the caller's
 //! migrations (devstack knows nothing of the schema), and queue names carry a unique suffix.
 //! Redis is shared: tests that use it should prefix their keys.
+//!
+//! A test can also start from a snapshot (`devstack snapshot save`):
+//! [`TestStack::from_snapshot`] gives it its own copy — databases cloned from templates
+//! restored once per snapshot, copies of the snapshot's queues with their messages, a Redis
+//! logical database holding its keys (see `from_snapshot.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -29,6 +34,9 @@ use sqlx::{Connection as _, Executor as _, PgConnection};
 use crate::config::{DeadLetter, QueueDeclaration};
 use crate::launch::sqs;
 use crate::stack::{Silent, Stack, StackOptions};
+
+mod from_snapshot;
+pub use from_snapshot::SnapshotCopy;
 
 /// The template database every fresh database is cloned from.
 pub const TEMPLATE_DATABASE: &str = "slipway_template";
@@ -42,6 +50,9 @@ pub enum TestStackError {
     /// SQS refused.
     #[error("sqs: {0}")]
     Sqs(String),
+    /// The snapshot could not be read or loaded.
+    #[error("snapshot: {0}")]
+    Snapshot(#[from] crate::snapshot::SnapshotError),
 }
 
 /// The shared stack of a test binary.
@@ -96,21 +107,22 @@ impl TestStack {
 
     /// A new database, a clone of the migrated template.
     pub async fn fresh_database(&self) -> Result<TestDatabase, TestStackError> {
+        self.clone_database(TEMPLATE_DATABASE).await
+    }
+
+    /// A new database, a `CREATE DATABASE … TEMPLATE` clone of `template`.
+    async fn clone_database(&self, template: &str) -> Result<TestDatabase, TestStackError> {
         // CREATE DATABASE … TEMPLATE fails while another session uses the template, which
         // includes a concurrent CREATE DATABASE from it: one at a time.
         static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
         let name = format!("test_{}", uuid::Uuid::new_v4().simple());
         let _one_at_a_time = CREATING.lock().await;
         let mut conn = PgConnection::connect(&self.admin_url).await?;
-        let fast = format!(
-            r#"CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DATABASE}" STRATEGY FILE_COPY"#
-        );
+        let fast = format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY"#);
         if conn.execute(fast.as_str()).await.is_err() {
             // Postgres before 15 has no STRATEGY.
-            conn.execute(
-                format!(r#"CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DATABASE}""#).as_str(),
-            )
-            .await?;
+            conn.execute(format!(r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#).as_str())
+                .await?;
         }
         let _ = conn.close().await;
         Ok(TestDatabase {
