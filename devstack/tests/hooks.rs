@@ -55,6 +55,8 @@ fn ready_hooks_run_once_per_fresh_state_and_stop_hooks_every_stop() {
     assert!(log.contains("hook: echo second >> seeds.txt"), "{log}");
     down(&mut up, root.path());
     assert_eq!(lines(&stops), ["stopping"]);
+    let (ok, merged) = run_all(root.path(), &["logs", "hooks"]);
+    assert!(ok && merged.contains("hook: echo stopping >> stops.txt"), "{merged}");
 
     // The same state: not seeded again.
     let (mut up, _) = start_up(root.path(), &["--no-service"]);
