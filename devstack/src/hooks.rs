@@ -9,6 +9,9 @@
 //! stop = ["./scripts/report.sh"]
 //! ```
 //!
+//! Ready hooks run after `up` has written the state file and opened the control socket, so a
+//! hook may use `devstack` itself (`devstack snapshot load fixtures`).
+//!
 //! Their output goes to `.devstack/logs/hooks.log` (so `devstack logs hooks` shows it). A
 //! failing `ready` hook stops `up` with the hook's output; a failing `stop` hook is reported
 //! and the stack stops anyway.

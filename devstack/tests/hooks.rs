@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{KillOnDrop, all_gone_within, run_all, start_up, wait_exit};
+use sqlx::{Connection as _, PgConnection};
 
 fn root_with(toml: &str) -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
@@ -26,6 +27,22 @@ fn lines(path: &Path) -> Vec<String> {
         .lines()
         .map(str::to_string)
         .collect()
+}
+
+/// Waits until `up` has said `text` (the ready hooks run after the state file is written).
+fn wait_said(root: &Path, text: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = std::fs::read_to_string(root.join("up.out")).unwrap_or_default();
+        if out.contains(text) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "up never said {text:?}: {out}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn down(up: &mut KillOnDrop, root: &Path) {
@@ -47,6 +64,7 @@ fn ready_hooks_run_once_per_fresh_state_and_stop_hooks_every_stop() {
     let stops = root.path().join("stops.txt");
 
     let (mut up, state) = start_up(root.path(), &["--no-service"]);
+    wait_said(root.path(), "hook ready: echo second");
     let seeded = lines(&seeds);
     assert_eq!(seeded.len(), 2, "{seeded:?}");
     assert_eq!(seeded[0], format!("seeded {}", state.env["SQS_QUEUE_URL"]));
@@ -56,21 +74,68 @@ fn ready_hooks_run_once_per_fresh_state_and_stop_hooks_every_stop() {
     down(&mut up, root.path());
     assert_eq!(lines(&stops), ["stopping"]);
     let (ok, merged) = run_all(root.path(), &["logs", "hooks"]);
-    assert!(ok && merged.contains("hook: echo stopping >> stops.txt"), "{merged}");
+    assert!(
+        ok && merged.contains("hook: echo stopping >> stops.txt"),
+        "{merged}"
+    );
 
     // The same state: not seeded again.
     let (mut up, _) = start_up(root.path(), &["--no-service"]);
+    wait_said(root.path(), "Ready hooks ran on this state");
     assert_eq!(lines(&seeds).len(), 2);
-    let out = std::fs::read_to_string(root.path().join("up.out")).unwrap();
-    assert!(out.contains("Ready hooks ran on this state"), "{out}");
     down(&mut up, root.path());
     assert_eq!(lines(&stops).len(), 2, "stop hooks run at every stop");
 
     // A fresh state: seeded again.
     let (ok, output) = run_all(root.path(), &["reset", "--yes"]);
     assert!(ok, "{output}");
+    std::fs::remove_file(root.path().join("up.out")).unwrap();
     let (mut up, _) = start_up(root.path(), &["--no-service"]);
+    wait_said(root.path(), "hook ready: echo second");
     assert_eq!(lines(&seeds).len(), 4);
+    down(&mut up, root.path());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ready_hook_can_seed_from_a_snapshot() {
+    let root = root_with("");
+    let (mut up, state) = start_up(root.path(), &["--no-service"]);
+    let mut conn = PgConnection::connect(&state.env["DATABASE_URL"])
+        .await
+        .unwrap();
+    sqlx::raw_sql("CREATE TABLE fixtures (id int); INSERT INTO fixtures VALUES (1), (2), (3);")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let _ = conn.close().await;
+    let (ok, output) = run_all(root.path(), &["snapshot", "save", "fixtures"]);
+    assert!(ok, "{output}");
+    down(&mut up, root.path());
+    let (ok, output) = run_all(root.path(), &["reset", "--yes"]);
+    assert!(ok, "{output}");
+
+    let hook = format!(
+        "{} --root {} snapshot load fixtures",
+        common::BIN,
+        root.path().display()
+    );
+    std::fs::write(
+        root.path().join("devstack.toml"),
+        format!("[hooks]\nready = [{hook:?}]\n"),
+    )
+    .unwrap();
+    std::fs::remove_file(root.path().join("up.out")).unwrap();
+    let (mut up, state) = start_up(root.path(), &["--no-service"]);
+    wait_said(root.path(), "hook ready:");
+    let mut conn = PgConnection::connect(&state.env["DATABASE_URL"])
+        .await
+        .unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM fixtures")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(count, 3, "the fresh state was seeded from the snapshot");
+    let _ = conn.close().await;
     down(&mut up, root.path());
 }
 

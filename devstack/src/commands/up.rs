@@ -103,14 +103,22 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
         Duration::from_secs(10),
     ));
 
-    signals.recv().await;
+    // After the state file and the control socket: a hook may use `devstack` itself
+    // (`devstack snapshot load fixtures`, `devstack status`).
+    let env = stack.lock().await.env().clone();
+    let seeded = tokio::select! {
+        seeded = run_ready_hooks(paths, &args, &hooks, &env) => seeded,
+        () = signals.recv() => Err(anyhow::anyhow!("interrupted while the ready hooks ran")),
+    };
+    if seeded.is_ok() {
+        signals.recv().await;
+    }
     // No reload may start while the stack stops.
     drop(watching);
     control.abort();
     rotation.abort();
     println!("\nstopping…");
-    if !hooks.stop.is_empty() {
-        let env = stack.lock().await.env().clone();
+    if seeded.is_ok() && !hooks.stop.is_empty() {
         let context = hook_context(paths, &env);
         if let Err(error) =
             hooks::run_all(&hooks.stop, &context, Some(hooks::STOP_HOOK_LIMIT)).await
@@ -126,7 +134,7 @@ pub async fn run(paths: &Paths, args: UpArgs) -> anyhow::Result<()> {
     .await
     .context("components did not stop within 30 s")?;
     println!("stopped");
-    Ok(())
+    seeded.context("a ready hook failed; the stack was stopped")
 }
 
 /// Aborts a background task when dropped (whichever way `up` ends).
@@ -202,10 +210,6 @@ async fn start(paths: &Paths, args: &UpArgs, spinners: &Spinners) -> anyhow::Res
         stack.stop().await;
         return Err(error.into());
     }
-    if let Err(error) = run_ready_hooks(paths, args, &options.config.hooks, &stack).await {
-        stack.stop().await;
-        return Err(error.context("a ready hook failed; the stack was stopped"));
-    }
     Ok(Started {
         watch: args.watch || options.config.watch,
         hooks: options.config.hooks,
@@ -220,7 +224,7 @@ async fn run_ready_hooks(
     paths: &Paths,
     args: &UpArgs,
     config: &HooksConfig,
-    stack: &Stack,
+    env: &std::collections::BTreeMap<String, String>,
 ) -> anyhow::Result<()> {
     if config.ready.is_empty() {
         return Ok(());
@@ -235,7 +239,7 @@ async fn run_ready_hooks(
         );
         return Ok(());
     }
-    let took = hooks::run_all(&config.ready, &hook_context(paths, stack.env()), None).await?;
+    let took = hooks::run_all(&config.ready, &hook_context(paths, env), None).await?;
     for (command, took) in took {
         println!("hook ready: {command} ({} ms)", took.as_millis());
     }

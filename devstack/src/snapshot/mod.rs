@@ -166,6 +166,7 @@ pub async fn check(endpoints: &Endpoints, dir: &Path) -> Result<Checked, Snapsho
     postgres::check(&postgres, &manifest.postgres, dir).await?;
     let redis_entries = redis::check(&endpoints.redis, dir, &manifest.redis).await?;
     let sqs_image = queues::check(dir, &manifest.sqs)?;
+    queues::probe(&reqwest::Client::new(), &endpoints.sqs).await?;
     Ok(Checked {
         dir: dir.to_path_buf(),
         manifest,

@@ -47,6 +47,17 @@ pub fn check(dir: &Path, part: &SqsPart) -> Result<Vec<u8>, SnapshotError> {
     Ok(bytes)
 }
 
+/// Makes sure `endpoint` is Slipway's emulator (it serves `/_slipway/`), reading nothing big.
+pub async fn probe(http: &reqwest::Client, endpoint: &str) -> Result<(), SnapshotError> {
+    let url = format!("{}/_slipway/clock", endpoint.trim_end_matches('/'));
+    let response = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| SnapshotError::Sqs(format!("{endpoint}: {e}")))?;
+    answered(response, endpoint).await.map(drop)
+}
+
 /// Replaces every queue and message of the emulator at `endpoint`.
 pub async fn restore(
     http: &reqwest::Client,

@@ -111,10 +111,14 @@ async fn dump_database(
 /// nothing there.
 pub async fn check(url: &str, dir: &Path, part: &RedisPart) -> Result<Vec<Entry>, SnapshotError> {
     let entries = read(dir, part)?;
+    let mut conn = connect(url, 0).await?;
     let Some(first) = entries.first() else {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
         return Ok(entries);
     };
-    let mut conn = connect(url, 0).await?;
     let probe: Result<(), _> = redis::cmd("RESTORE")
         .arg(PROBE_KEY)
         .arg(60_000)
