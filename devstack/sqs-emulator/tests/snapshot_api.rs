@@ -307,3 +307,47 @@ async fn copies_of_an_image_queues_sit_beside_the_others_with_their_dead_letter_
     let listed = sqs.client.list_queues().send().await.unwrap();
     assert_eq!(listed.queue_urls().len(), 6, "nothing more was added");
 }
+
+#[tokio::test]
+async fn messages_loaded_later_are_as_old_as_when_the_image_was_taken() {
+    let sqs = common::start().await;
+    let (standard, _) = seed(&sqs).await;
+    let url = format!("{}/_slipway/snapshot", sqs.emulator.endpoint());
+    let response = reqwest::get(&url).await.unwrap();
+    let taken_at: u64 = response.headers()["x-slipway-taken-at-ms"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let image = response.bytes().await.unwrap().to_vec();
+    // Five days later: past the default retention period of four days.
+    let advance = format!("{}/_slipway/clock/advance", sqs.emulator.endpoint());
+    let advanced = reqwest::Client::new()
+        .post(advance)
+        .body(r#"{"seconds": 432000}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(advanced.status(), 200);
+
+    let (status, body) = put(&sqs, image.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        sqs.attribute(&standard, "ApproximateNumberOfMessages")
+            .await,
+        "0",
+        "loaded as they were sent, they are past their retention"
+    );
+    let shifted = reqwest::Client::new()
+        .put(format!("{url}?taken_at_ms={taken_at}"))
+        .body(image)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shifted.status(), 200);
+    assert_eq!(
+        sqs.attribute(&standard, "ApproximateNumberOfMessages")
+            .await,
+        "3"
+    );
+}

@@ -88,6 +88,10 @@ pub struct SqsPart {
     pub queues: usize,
     /// How many messages (in-flight ones included: they come back visible).
     pub messages: usize,
+    /// The emulator's clock when the image was taken (ms since the epoch): a load moves the
+    /// messages' times forward by the time since, so they are as old as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at_ms: Option<u64>,
     /// The file.
     pub file: FilePart,
 }

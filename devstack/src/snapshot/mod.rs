@@ -189,7 +189,12 @@ impl Checked {
         tokio::try_join!(
             postgres::restore(&self.postgres, &self.manifest.postgres, &self.dir),
             redis::restore(&endpoints.redis, &self.redis_entries),
-            queues::restore(&http, &endpoints.sqs, self.sqs_image),
+            queues::restore(
+                &http,
+                &endpoints.sqs,
+                self.sqs_image,
+                self.manifest.sqs.taken_at_ms
+            ),
         )?;
         Ok(self.manifest)
     }

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use sqs_emulator::core::Change;
+use sqs_emulator::dev_api::snapshot;
 use sqs_emulator::persist::{header, image};
 
 use super::SnapshotError;
@@ -25,6 +26,10 @@ pub async fn dump(
         .send()
         .await
         .map_err(|e| SnapshotError::Sqs(format!("{endpoint}: {e}")))?;
+    let taken_at_ms = response
+        .headers()
+        .get(snapshot::TAKEN_AT_HEADER)
+        .and_then(|v| v.to_str().ok()?.parse().ok());
     let bytes = answered(response, endpoint).await?;
     let (queues, messages) = count(&bytes)?;
     let path = dir.join(FILE);
@@ -33,6 +38,7 @@ pub async fn dump(
         image_format: header::VERSION,
         queues,
         messages,
+        taken_at_ms,
         file: FilePart::describe(dir, FILE)?,
     })
 }
@@ -58,14 +64,20 @@ pub async fn probe(http: &reqwest::Client, endpoint: &str) -> Result<(), Snapsho
     answered(response, endpoint).await.map(drop)
 }
 
-/// Replaces every queue and message of the emulator at `endpoint`.
+/// Replaces every queue and message of the emulator at `endpoint`; messages as old as they
+/// were when the image was taken at `taken_at_ms`.
 pub async fn restore(
     http: &reqwest::Client,
     endpoint: &str,
     bytes: Vec<u8>,
+    taken_at_ms: Option<u64>,
 ) -> Result<(), SnapshotError> {
+    let mut url = snapshot_url(endpoint);
+    if let Some(taken_at) = taken_at_ms {
+        url.push_str(&format!("?taken_at_ms={taken_at}"));
+    }
     let response = http
-        .put(snapshot_url(endpoint))
+        .put(url)
         .header(
             "content-type",
             sqs_emulator::dev_api::snapshot::CONTENT_TYPE,

@@ -62,7 +62,9 @@ impl TestStack {
         for (name, template) in &prepared.templates {
             databases.insert(name.clone(), self.clone_database(template).await?);
         }
-        let queue_urls = self.copy_queues(&prepared.image).await?;
+        let queue_urls = self
+            .copy_queues(&prepared.image, prepared.manifest.sqs.taken_at_ms)
+            .await?;
         let redis_url = self.redis_copy(&prepared.redis).await?;
         let env = self.env_of_copy(&prepared.manifest, &databases, &queue_urls, &redis_url);
         Ok(SnapshotCopy {
@@ -104,13 +106,20 @@ impl TestStack {
     }
 
     /// Copies of the image's queues: their names there → the copies' URLs.
-    async fn copy_queues(&self, image: &[u8]) -> Result<BTreeMap<String, String>, TestStackError> {
+    async fn copy_queues(
+        &self,
+        image: &[u8],
+        taken_at_ms: Option<u64>,
+    ) -> Result<BTreeMap<String, String>, TestStackError> {
         let suffix = format!("-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         // The suffix is letters, digits and '-': nothing to escape.
-        let url = format!(
+        let mut url = format!(
             "{}/_slipway/snapshot?suffix={suffix}",
             self.sqs_endpoint.trim_end_matches('/')
         );
+        if let Some(taken_at) = taken_at_ms {
+            url.push_str(&format!("&taken_at_ms={taken_at}"));
+        }
         let response = reqwest::Client::new()
             .post(url)
             .body(image.to_vec())

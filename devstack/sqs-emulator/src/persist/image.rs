@@ -85,6 +85,35 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Change>, ImageError> {
     }
 }
 
+/// Moves every message's times (sent, first received, delayed until) `by_ms` later: an image
+/// loaded `by_ms` after it was taken then holds messages as old as they were, with the same
+/// delays, retention and deduplication windows left — not messages that expired meanwhile.
+pub fn shift_times(changes: &mut [Change], by_ms: u64) {
+    let later = |t: &mut u64| *t = t.saturating_add(by_ms);
+    for change in changes {
+        match change {
+            Change::Put {
+                message,
+                delayed_until,
+                ..
+            } => {
+                later(&mut message.sent_at);
+                message.first_received_at.as_mut().map(later);
+                delayed_until.as_mut().map(later);
+            }
+            Change::Received {
+                first_received_at, ..
+            } => {
+                first_received_at.as_mut().map(later);
+            }
+            Change::Queue(_)
+            | Change::QueueDeleted { .. }
+            | Change::Removed { .. }
+            | Change::Purged { .. } => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
