@@ -82,7 +82,7 @@ pub async fn load(
 ) -> Response {
     let changes = match decoded(&sqs, &body, &query) {
         Ok(changes) => changes,
-        Err(refused) => return refused,
+        Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
     };
     let loaded = tokio::task::spawn_blocking(move || {
         let queues = sqs.replace_all(changes);
@@ -112,7 +112,7 @@ pub async fn copy(
     };
     let changes = match decoded(&sqs, &body, &query) {
         Ok(changes) => changes,
-        Err(refused) => return refused,
+        Err(why) => return (StatusCode::BAD_REQUEST, why).into_response(),
     };
     let added = tokio::task::spawn_blocking(move || {
         let copied = sqs.add_copies(changes, &suffix);
