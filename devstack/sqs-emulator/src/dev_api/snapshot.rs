@@ -135,15 +135,9 @@ pub async fn copy(
 }
 
 /// The image's changes, their times moved forward to now when `taken_at_ms` says when it was
-/// taken; or the 400 that refuses it.
-fn decoded(sqs: &Sqs, body: &[u8], query: &LoadQuery) -> Result<Vec<Change>, Response> {
-    let mut changes = image::decode(body).map_err(|e| {
-        (
-            StatusCode::BAD_REQUEST,
-            format!("{e}; nothing was changed\n"),
-        )
-            .into_response()
-    })?;
+/// taken; or why it is refused.
+fn decoded(sqs: &Sqs, body: &[u8], query: &LoadQuery) -> Result<Vec<Change>, String> {
+    let mut changes = image::decode(body).map_err(|e| format!("{e}; nothing was changed\n"))?;
     if let Some(taken_at) = query.taken_at_ms {
         image::shift_times(&mut changes, sqs.now().saturating_sub(taken_at));
     }
