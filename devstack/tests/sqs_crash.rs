@@ -5,15 +5,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 
-const BIN: &str = env!("CARGO_BIN_EXE_devstack");
+use common::BIN;
 const MESSAGES: usize = 10_000;
 const IN_FLIGHT: usize = 100;
 
@@ -28,24 +29,9 @@ fn start(root: &Path, fsync: &str) -> (Child, String, String) {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = String::new();
-    let mut endpoint = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        banner.push_str(&line);
-        banner.push('\n');
-        if let Some(rest) = line.strip_prefix("SQS emulator listening on ") {
-            endpoint = rest.split_whitespace().next().map(str::to_string);
-        }
-        // The declared queues are printed last.
-        if line.contains("/orders-dlq") {
-            break;
-        }
-    }
-    // Keep draining stdout so the emulator never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, endpoint.expect("an endpoint in the banner"), banner)
+    // The declared queues are printed last.
+    let (endpoint, banner) = common::sqs_banner(&mut child, |line| line.contains("/orders-dlq"));
+    (child, endpoint, banner)
 }
 
 async fn attribute(client: &Client, url: &str, name: QueueAttributeName) -> String {

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use aws_sdk_sqs::config::retry::RetryConfig;
@@ -36,21 +35,7 @@ async fn declared_fault_rules_fire_on_devstack_sqs() {
             .spawn()
             .unwrap(),
     );
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut endpoint, mut banner) = (None, String::new());
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        banner.push_str(&line);
-        banner.push('\n');
-        if let Some(rest) = line.strip_prefix("SQS emulator listening on ") {
-            endpoint = rest.split_whitespace().next().map(str::to_string);
-        }
-        if line.contains("fault rule") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    let endpoint = endpoint.expect("an endpoint in the banner");
+    let (endpoint, banner) = common::sqs_banner(&mut child, |line| line.contains("fault rule"));
     assert!(banner.contains("fault rule fault-1"), "{banner}");
 
     let client = aws_sdk_sqs::Client::from_conf(

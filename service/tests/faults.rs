@@ -23,7 +23,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use devstack::config::{DeadLetter, QueueDeclaration};
 use devstack::launch::postgres::{NativePostgres, PostgresBinaries, PostgresOptions};
 use devstack::launch::redis::{NativeRedis, RedisOptions};
@@ -166,21 +166,9 @@ fn submitted(id: Uuid) -> String {
 }
 
 async fn depth(client: &Client, url: &str) -> u64 {
-    let attributes = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        .send()
+    loadtest::checks::messages_left(client, url)
         .await
-        .unwrap()
-        .attributes
-        .unwrap_or_default();
-    attributes
-        .values()
-        .filter_map(|v| v.parse::<u64>().ok())
-        .sum()
+        .expect("the queue's depth")
 }
 
 /// Every message in the DLQ: its body and its `ErrorReason` attribute (if the service set one).

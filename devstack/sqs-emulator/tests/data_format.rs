@@ -236,22 +236,7 @@ fn format_1_directory(convert: impl Fn(&[u8]) -> Vec<u8>) -> tempfile::TempDir {
 }
 
 async fn bodies(sqs: &TestSqs, url: &str) -> Vec<String> {
-    let mut bodies: Vec<String> = sqs
-        .client
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .visibility_timeout(0)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|m| m.body)
-        .collect();
-    bodies.sort();
-    bodies
+    common::peek_bodies(&sqs.client, url).await
 }
 
 /// Every file of the directory starts with the current header.

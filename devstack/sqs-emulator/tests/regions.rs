@@ -13,7 +13,7 @@ use sqs_emulator::core::SqsSettings;
 use sqs_emulator::protocol::context::QueueUrlStyle;
 use sqs_emulator::server::Emulator;
 
-use common::client_in;
+use common::{client_in, peek_bodies as bodies};
 
 async fn create(client: &Client, name: &str) -> String {
     client
@@ -37,22 +37,6 @@ async fn arn(client: &Client, url: &str) -> String {
         .attributes
         .unwrap()[&QueueAttributeName::QueueArn]
         .clone()
-}
-
-async fn bodies(client: &Client, url: &str) -> Vec<String> {
-    client
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .visibility_timeout(0)
-        .send()
-        .await
-        .unwrap()
-        .messages
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|m| m.body)
-        .collect()
 }
 
 async fn listed(client: &Client) -> Vec<String> {

@@ -53,6 +53,22 @@ async fn bodies_with_counts(sqs: &TestSqs, url: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The bodies received now from queue `name`, in the order received.
+async fn bodies_of(sqs: &TestSqs, name: &str) -> Vec<String> {
+    let url = sqs
+        .client
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap();
+    bodies_with_counts(sqs, url.queue_url().unwrap())
+        .await
+        .into_iter()
+        .map(|(body, _)| body)
+        .collect()
+}
+
 /// A standard queue with a visibility timeout, three messages, one in flight; a FIFO queue.
 async fn seed(sqs: &TestSqs) -> (String, String) {
     let standard = sqs.create("work").await;
@@ -139,19 +155,7 @@ async fn an_image_brings_back_queues_and_messages_and_drops_what_came_after() {
         got, want,
         "the in-flight message is visible again, its count kept"
     );
-    let fifo = sqs
-        .client
-        .get_queue_url()
-        .queue_name("ordered.fifo")
-        .send()
-        .await
-        .unwrap();
-    let order: Vec<String> = bodies_with_counts(&sqs, fifo.queue_url().unwrap())
-        .await
-        .into_iter()
-        .map(|(b, _)| b)
-        .collect();
-    assert_eq!(order, ["1", "2", "3"]);
+    assert_eq!(bodies_of(&sqs, "ordered.fifo").await, ["1", "2", "3"]);
 }
 
 #[tokio::test]
@@ -280,19 +284,7 @@ async fn copies_of_an_image_queues_sit_beside_the_others_with_their_dead_letter_
     );
     let redrive = sqs.attribute(copy, "RedrivePolicy").await;
     assert!(redrive.contains("work-dlq-t1"), "{redrive}");
-    let fifo = sqs
-        .client
-        .get_queue_url()
-        .queue_name("ordered-t1.fifo")
-        .send()
-        .await
-        .unwrap();
-    let order: Vec<String> = bodies_with_counts(&sqs, fifo.queue_url().unwrap())
-        .await
-        .into_iter()
-        .map(|(b, _)| b)
-        .collect();
-    assert_eq!(order, ["1", "2", "3"]);
+    assert_eq!(bodies_of(&sqs, "ordered-t1.fifo").await, ["1", "2", "3"]);
     // The originals are untouched.
     assert_eq!(
         sqs.attribute(&standard, "ApproximateNumberOfMessages")

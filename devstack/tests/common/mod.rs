@@ -80,6 +80,28 @@ pub fn start_up(root: &Path, extra: &[&str]) -> (KillOnDrop, StackState) {
     (up, StackState::read(&state).unwrap())
 }
 
+/// Reads a `devstack sqs` child's banner from its piped stdout until a line for which `last`
+/// holds; returns the endpoint it listens on and the banner. Keeps draining stdout afterwards,
+/// so the emulator never blocks on a full pipe.
+pub fn sqs_banner(child: &mut Child, last: impl Fn(&str) -> bool) -> (String, String) {
+    use std::io::{BufRead as _, BufReader};
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut endpoint, mut banner) = (None, String::new());
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if let Some(rest) = line.strip_prefix("SQS emulator listening on ") {
+            endpoint = rest.split_whitespace().next().map(str::to_string);
+        }
+        if last(&line) {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    (endpoint.expect("an endpoint in the banner"), banner)
+}
+
 /// A spawned `devstack up` (or any child) that is killed if the test ends without stopping
 /// it — a failed assertion must not leave a stack running.
 pub struct KillOnDrop(pub Child);

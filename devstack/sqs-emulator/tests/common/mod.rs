@@ -39,6 +39,26 @@ pub fn client_in(endpoint: &str, region: &str) -> Client {
     Client::from_conf(config)
 }
 
+/// The bodies of up to 10 messages visible in `url` now, sorted; they stay visible (a
+/// visibility timeout of 0).
+pub async fn peek_bodies(client: &Client, url: &str) -> Vec<String> {
+    let mut bodies: Vec<String> = client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.body)
+        .collect();
+    bodies.sort();
+    bodies
+}
+
 impl TestSqs {
     pub async fn create(&self, name: &str) -> String {
         self.client
