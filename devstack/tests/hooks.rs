@@ -147,23 +147,9 @@ fn a_failing_ready_hook_stops_up_with_its_output() {
 ready = ["echo the fixtures are broken >&2; exit 3"]
 "#,
     );
-    let (ok, output) = run_all(
-        root.path(),
-        &[
-            "up",
-            "--no-service",
-            "--postgres-port",
-            "0",
-            "--redis-port",
-            "0",
-            "--sqs-port",
-            "0",
-            "--otlp-port",
-            "0",
-            "--otlp-grpc-port",
-            "0",
-        ],
-    );
+    let mut args = vec!["up", "--no-service"];
+    args.extend(common::FREE_PORTS);
+    let (ok, output) = run_all(root.path(), &args);
     assert!(!ok, "{output}");
     assert!(output.contains("a ready hook failed"), "{output}");
     assert!(output.contains("the fixtures are broken"), "{output}");

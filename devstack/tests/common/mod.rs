@@ -15,6 +15,20 @@ use slipway_contracts::state::StackState;
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_devstack");
 
+/// `up`'s flags for free ports everywhere (a test never takes a default port).
+pub const FREE_PORTS: [&str; 10] = [
+    "--postgres-port",
+    "0",
+    "--redis-port",
+    "0",
+    "--sqs-port",
+    "0",
+    "--otlp-port",
+    "0",
+    "--otlp-grpc-port",
+    "0",
+];
+
 /// Runs `devstack --root ROOT ARGS…`; returns whether it succeeded, its stdout and stderr.
 pub fn run(root: &Path, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(BIN)
@@ -45,19 +59,8 @@ pub fn start_up(root: &Path, extra: &[&str]) -> (KillOnDrop, StackState) {
     let mut up = Command::new(BIN)
         .arg("--root")
         .arg(root)
-        .args([
-            "up",
-            "--postgres-port",
-            "0",
-            "--redis-port",
-            "0",
-            "--sqs-port",
-            "0",
-            "--otlp-port",
-            "0",
-            "--otlp-grpc-port",
-            "0",
-        ])
+        .arg("up")
+        .args(FREE_PORTS)
         .args(extra)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
