@@ -3,13 +3,18 @@
 //!
 //! - `throughput N`: enqueue N `order.submitted` messages (batches of 10, 8 senders), then
 //!   time until Postgres shows all N completed: messages/s from first send to last completion.
+//! - `fill N`: enqueue N such messages and print the run's name (their `customer_id`), for a
+//!   pool that is not running yet; `drain RUN N START_MS`: wait until Postgres shows the run's
+//!   N orders completed, and print messages/s from `START_MS` (ms since the epoch, when the
+//!   pool was started) — the pool's rate from a full queue to all completed.
+//! - `settle`: wait until the queue holds no message, visible or in flight.
 //! - `lag RATE SECONDS METRICS_URL`: offer RATE messages/s for SECONDS, wait for the drain,
 //!   then read the service's `worker_queue_lag_seconds` histogram and print its p50/p99.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use sqlx::Connection as _;
 
 fn env(key: &str) -> anyhow::Result<String> {
@@ -46,6 +51,25 @@ async fn send_batches(
     Ok(())
 }
 
+/// Sends `n` messages (rounded down to 80s) from 8 concurrent senders, 10 per batch.
+async fn send_all(
+    client: &aws_sdk_sqs::Client,
+    queue: &str,
+    run: &str,
+    n: usize,
+) -> anyhow::Result<()> {
+    let senders: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, queue, run) = (client.clone(), queue.to_string(), run.to_string());
+            tokio::spawn(async move { send_batches(&client, &queue, &run, n / 80).await })
+        })
+        .collect();
+    for sender in senders {
+        sender.await??;
+    }
+    Ok(())
+}
+
 async fn completed(db: &mut sqlx::PgConnection, run: &str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT count(*) FROM orders WHERE customer_id = $1 AND status = 'completed'",
@@ -69,15 +93,7 @@ async fn main() -> anyhow::Result<()> {
         Some("throughput") => {
             let n: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20_000);
             let started = Instant::now();
-            let senders: Vec<_> = (0..8)
-                .map(|_| {
-                    let (client, queue, run) = (client.clone(), queue.clone(), run.clone());
-                    tokio::spawn(async move { send_batches(&client, &queue, &run, n / 80).await })
-                })
-                .collect();
-            for sender in senders {
-                sender.await??;
-            }
+            send_all(&client, &queue, &run, n).await?;
             let sent_in = started.elapsed();
             let total = (n / 80 * 80) as i64;
             while completed(&mut db, &run).await? < total {
@@ -90,6 +106,51 @@ async fn main() -> anyhow::Result<()> {
                 elapsed.as_secs_f64(),
                 total as f64 / elapsed.as_secs_f64()
             );
+        }
+        Some("fill") => {
+            let n: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20_000);
+            send_all(&client, &queue, &run, n).await?;
+            println!("{run}");
+        }
+        Some("drain") => {
+            let usage = "drain RUN N START_MS";
+            let run = args.get(2).context(usage)?;
+            let n: i64 = args.get(3).and_then(|n| n.parse().ok()).context(usage)?;
+            let start_ms: u128 = args.get(4).and_then(|n| n.parse().ok()).context(usage)?;
+            let total = n / 80 * 80;
+            let deadline = Instant::now() + Duration::from_secs(600);
+            while completed(&mut db, run).await? < total {
+                anyhow::ensure!(Instant::now() < deadline, "not drained within 10 minutes");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis();
+            let seconds = now_ms.saturating_sub(start_ms) as f64 / 1000.0;
+            println!("{total} {seconds:.3} {:.0}", total as f64 / seconds);
+        }
+        Some("settle") => {
+            let deadline = Instant::now() + Duration::from_secs(600);
+            loop {
+                let attributes = client
+                    .get_queue_attributes()
+                    .queue_url(&queue)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                    .send()
+                    .await?;
+                let left = attributes.attributes().map_or(0, |a| {
+                    a.values().filter_map(|v| v.parse::<u64>().ok()).sum()
+                });
+                if left == 0 {
+                    break;
+                }
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "{left} messages still queued after 10 minutes"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
         Some("lag") => {
             let rate: u64 = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1000);
@@ -120,7 +181,9 @@ async fn main() -> anyhow::Result<()> {
                 quantile(&delta, 0.99) * 1000.0
             );
         }
-        _ => anyhow::bail!("usage: queue_bench throughput N | lag RATE SECONDS METRICS_URL"),
+        _ => anyhow::bail!(
+            "usage: queue_bench throughput N | fill N | drain RUN N START_MS | settle | lag RATE SECONDS METRICS_URL"
+        ),
     }
     Ok(())
 }

@@ -14,12 +14,14 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::adapters::local_cache::LocalTier;
 use crate::adapters::postgres::{PgOrders, PoolSettings};
 use crate::adapters::redis::{Redis, RedisAdmission, RedisCache, RedisStatusFeed};
 use crate::adapters::sqs::SqsEvents;
 use crate::config::Settings;
 use crate::domain::service::OrderService;
-use crate::http::{self, AppState, Limits};
+use crate::http::{self, AppState, Limits, Shared};
+use crate::ports::{OrderCache, StatusFeed as _};
 use crate::telemetry;
 use crate::worker::{WorkerPool, WorkerSettings};
 
@@ -30,6 +32,7 @@ pub struct Application {
     /// None for an API-only replica (`--role api`).
     worker: Option<WorkerPool>,
     feed: RedisStatusFeed,
+    local_cache: Option<LocalTier>,
     shutdown: CancellationToken,
     connections: crate::http::serve::ConnectionLimits,
 }
@@ -83,12 +86,17 @@ impl Application {
             .context("REDIS_URL is not a valid Redis URL, or REDIS_CA_CERT cannot be read")?;
         let sqs = sqs_client(settings).await;
         let feed = RedisStatusFeed::new(redis.clone());
+        let cache_ttl = Duration::from_secs(settings.cache_ttl_seconds);
+        let redis_cache: Arc<dyn OrderCache> = Arc::new(RedisCache::new(redis.clone(), cache_ttl));
+        let local_cache = (settings.cache_local_entries > 0)
+            .then(|| LocalTier::new(redis_cache.clone(), settings.cache_local_entries, cache_ttl));
+        let cache: Arc<dyn OrderCache> = match &local_cache {
+            Some(tier) => Arc::new(tier.clone()),
+            None => redis_cache,
+        };
         let service = OrderService::new(
             Arc::new(PgOrders::new(pool)),
-            Arc::new(RedisCache::new(
-                redis.clone(),
-                Duration::from_secs(settings.cache_ttl_seconds),
-            )),
+            cache,
             Arc::new(RedisAdmission::new(
                 redis.clone(),
                 settings.rate_limit_per_minute,
@@ -99,14 +107,14 @@ impl Application {
             Duration::from_millis(settings.worker_work_ms),
         );
         let shutdown = CancellationToken::new();
-        let state = AppState {
+        let state = AppState::new(Shared {
             service: service.clone(),
             redis,
             sqs: sqs.clone(),
             queue_url: queue_url.clone(),
             metrics: telemetry::metrics_handle(),
             shutdown: shutdown.clone(),
-        };
+        });
         let limits = Limits {
             max_body_bytes: settings.max_body_bytes,
             timeout: settings.request_timeout(),
@@ -135,6 +143,7 @@ impl Application {
                 .runs_workers()
                 .then(|| WorkerPool::new(sqs, service, worker_settings)),
             feed,
+            local_cache,
             shutdown,
             connections: crate::http::serve::ConnectionLimits {
                 // A request's headers get the time a whole request gets.
@@ -161,9 +170,19 @@ impl Application {
             router,
             worker,
             feed,
+            local_cache,
             shutdown,
             connections,
         } = self;
+        if let Some(tier) = local_cache {
+            let (changes, token) = (feed.subscribe(), shutdown.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = tier.follow(changes) => {}
+                    () = token.cancelled() => {}
+                }
+            });
+        }
         let worker = worker.map(|pool| tokio::spawn(pool.run_when_ready(shutdown.clone())));
         let subscriber = tokio::spawn(feed.run_subscriber(shutdown.clone()));
         let upkeep = telemetry::spawn_metrics_upkeep(

@@ -148,6 +148,15 @@ pub struct Settings {
     /// How long an order stays in the read cache, in seconds.
     #[arg(long, env = "CACHE_TTL_SECONDS", default_value_t = 300, global = true)]
     pub cache_ttl_seconds: u64,
+    /// Most orders kept in the process's own cache tier in front of Redis (terminal orders
+    /// only, which cannot change); 0 turns the tier off.
+    #[arg(
+        long,
+        env = "CACHE_LOCAL_ENTRIES",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub cache_local_entries: usize,
     /// Per-request timeout, in milliseconds.
     #[arg(
         long,

@@ -5,6 +5,8 @@
 //! Every method fails only with [`PortError::Unavailable`]: a dependency is down or slow. The
 //! HTTP layer answers 503 to it; the worker retries with backoff.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
@@ -52,6 +54,16 @@ pub enum Inserted {
     AlreadyExisted,
 }
 
+/// What completing a batch of orders did ([`OrderRepository::complete_batch`]). An id in
+/// neither set was already terminal: a redelivery, nothing applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchCompletion {
+    /// Completed by this call.
+    pub completed: HashSet<OrderId>,
+    /// Asked to complete but not stored (an unknown `created` id).
+    pub unknown: HashSet<OrderId>,
+}
+
 /// Orders in their store of record.
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
@@ -73,6 +85,14 @@ pub trait OrderRepository: Send + Sync {
     /// `pending`/`processing` → `completed`, counting the completion; `false` when the order
     /// was already terminal (a redelivery), so that processing applies once.
     async fn complete(&self, id: OrderId) -> Result<bool, PortError>;
+    /// Completes many orders at once, atomically (one statement): `created` ids must be stored
+    /// already; `submitted` orders are stored first when absent. Orders already terminal are
+    /// left alone, so a redelivered message never applies twice. Ids are distinct across both.
+    async fn complete_batch(
+        &self,
+        created: &[OrderId],
+        submitted: &[Order],
+    ) -> Result<BatchCompletion, PortError>;
     /// `pending`/`processing` → `failed` with a reason; `false` when already terminal.
     async fn fail(&self, id: OrderId, reason: &str) -> Result<bool, PortError>;
     /// Checks the connection.
@@ -86,8 +106,8 @@ pub trait OrderCache: Send + Sync {
     async fn get(&self, id: OrderId) -> Result<Option<Order>, PortError>;
     /// Caches an order (with the cache's TTL).
     async fn put(&self, order: &Order) -> Result<(), PortError>;
-    /// Forgets an order (it changed).
-    async fn invalidate(&self, id: OrderId) -> Result<(), PortError>;
+    /// Forgets orders (they changed), in one round trip.
+    async fn invalidate(&self, ids: &[OrderId]) -> Result<(), PortError>;
 }
 
 /// What admission control says about a create request.
@@ -141,8 +161,8 @@ pub struct StatusChange {
 /// Status changes, across replicas (Redis pub/sub).
 #[async_trait]
 pub trait StatusFeed: Send + Sync {
-    /// Announces a change to every replica.
-    async fn publish(&self, change: &StatusChange) -> Result<(), PortError>;
+    /// Announces changes to every replica, in order, in one round trip.
+    async fn publish(&self, changes: &[StatusChange]) -> Result<(), PortError>;
     /// Changes announced from now on, by any replica.
     fn subscribe(&self) -> broadcast::Receiver<StatusChange>;
 }

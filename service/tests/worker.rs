@@ -310,3 +310,100 @@ async fn a_heartbeat_keeps_long_work_invisible() {
     assert_eq!(processed, 1);
     app.shutdown().await;
 }
+
+/// One receive batch holds a poison message, an order whose row refuses writes for now (a
+/// trigger raising `lock_not_available`, as a row lock held elsewhere would) and healthy
+/// orders. The batch's one statement fails whole, so its messages go one by one: the poison
+/// reaches the DLQ at once, the refused order backs off, the healthy ones complete. Once the
+/// row accepts writes again the refused order completes too; each order applies once.
+#[tokio::test]
+async fn in_a_batch_a_poison_message_and_a_transient_failure_stay_with_their_own_messages() {
+    let stack = stack();
+    let database = stack.fresh_database().await.unwrap();
+    let queues = stack.fresh_queues().await.unwrap();
+    let db = sqlx::PgPool::connect(&database.url).await.unwrap();
+    let refused = uuid::Uuid::new_v4();
+    sqlx::raw_sql(&format!(
+        "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+             IF NEW.id = '{refused}' THEN
+                 RAISE EXCEPTION 'order % is locked', NEW.id USING ERRCODE = 'lock_not_available';
+             END IF;
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER refuse_one BEFORE INSERT OR UPDATE ON orders
+             FOR EACH ROW EXECUTE FUNCTION refuse_one();"
+    ))
+    .execute(&db)
+    .await
+    .unwrap();
+    let healthy: Vec<uuid::Uuid> = (0..8).map(|_| uuid::Uuid::new_v4()).collect();
+    let mut bodies = vec!["{not json".to_string(), submitted(refused)];
+    bodies.extend(healthy.iter().map(|id| submitted(*id)));
+    let entries: Vec<_> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    queues
+        .client
+        .send_message_batch()
+        .queue_url(&queues.queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .unwrap();
+    // Ten messages queued before the pool starts: one receive takes them all.
+    let app = spawn_app_with(stack, database, queues, &["--worker-concurrency", "10"]).await;
+    let completed = |ids: Vec<uuid::Uuid>| {
+        let db = db.clone();
+        async move {
+            let counts: Vec<i32> = sqlx::query_scalar(
+                "SELECT processed_count FROM orders WHERE id = ANY($1) AND status = 'completed'",
+            )
+            .bind(ids)
+            .fetch_all(&db)
+            .await
+            .unwrap();
+            counts
+        }
+    };
+    wait_until(Duration::from_secs(10), "the healthy orders", || async {
+        completed(healthy.clone()).await.len() == healthy.len()
+    })
+    .await;
+    wait_until(Duration::from_secs(10), "the poison in the DLQ", || async {
+        app.depth(&app.queues.dlq_url).await.0 == 1
+    })
+    .await;
+    assert_eq!(
+        app.depth(&app.queues.queue_url).await,
+        (0, 1),
+        "only the refused order's message is left, backing off"
+    );
+    assert!(completed(vec![refused]).await.is_empty());
+
+    sqlx::raw_sql("DROP TRIGGER refuse_one ON orders")
+        .execute(&db)
+        .await
+        .unwrap();
+    wait_until(
+        Duration::from_secs(15),
+        "the refused order, retried",
+        || async { completed(vec![refused]).await == vec![1] },
+    )
+    .await;
+    let mut all = healthy.clone();
+    all.push(refused);
+    assert!(
+        completed(all).await.iter().all(|n| *n == 1),
+        "each order applied once"
+    );
+    assert_eq!(app.depth(&app.queues.dlq_url).await.0, 1, "only the poison");
+    app.shutdown().await;
+}

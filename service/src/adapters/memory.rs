@@ -2,7 +2,7 @@
 //! for integration tests, which use the real Postgres, Redis and SQS). Each dependency can be
 //! switched "down" to exercise failure paths.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -13,8 +13,8 @@ use tokio::sync::broadcast;
 use crate::domain::order::{CustomerId, Order, OrderId, OrderStatus};
 use crate::domain::service::OrderService;
 use crate::ports::{
-    Admission, AdmissionControl, Cursor, IdempotencyClaim, Inserted, OrderCache, OrderEvents,
-    OrderRepository, PortError, StatusChange, StatusFeed,
+    Admission, AdmissionControl, BatchCompletion, Cursor, IdempotencyClaim, Inserted, OrderCache,
+    OrderEvents, OrderRepository, PortError, StatusChange, StatusFeed,
 };
 
 #[derive(Default)]
@@ -28,6 +28,8 @@ struct State {
     cache_down: bool,
     events_down: bool,
     undo_down: bool,
+    /// Orders whose every write fails (a row-level fault, such as a lock timeout).
+    stuck: HashSet<OrderId>,
 }
 
 /// Every port in memory; clones share state.
@@ -110,6 +112,17 @@ impl Memory {
         self.lock().events_down = down;
     }
 
+    /// Makes every write of this order fail (or succeed again), like a row-level fault in a
+    /// real database: a statement that touches it fails whole.
+    pub fn set_order_stuck(&self, id: OrderId, stuck: bool) {
+        let mut state = self.lock();
+        if stuck {
+            state.stuck.insert(id);
+        } else {
+            state.stuck.remove(&id);
+        }
+    }
+
     fn transition(
         &self,
         id: OrderId,
@@ -117,7 +130,7 @@ impl Memory {
         reason: Option<&str>,
     ) -> Result<bool, PortError> {
         let mut state = self.lock();
-        if state.repo_down {
+        if state.repo_down || state.stuck.contains(&id) {
             return Err(down("postgres"));
         }
         let Some((order, count)) = state.orders.get_mut(&id) else {
@@ -140,7 +153,7 @@ impl Memory {
 impl OrderRepository for Memory {
     async fn insert(&self, order: &Order) -> Result<Inserted, PortError> {
         let mut state = self.lock();
-        if state.repo_down {
+        if state.repo_down || state.stuck.contains(&order.id) {
             return Err(down("postgres"));
         }
         if state.orders.contains_key(&order.id) {
@@ -200,6 +213,35 @@ impl OrderRepository for Memory {
         self.transition(id, OrderStatus::Completed, None)
     }
 
+    async fn complete_batch(
+        &self,
+        created: &[OrderId],
+        submitted: &[Order],
+    ) -> Result<BatchCompletion, PortError> {
+        {
+            let state = self.lock();
+            let ids = created.iter().chain(submitted.iter().map(|o| &o.id));
+            if state.repo_down || ids.clone().any(|id| state.stuck.contains(id)) {
+                return Err(down("postgres"));
+            }
+        }
+        let mut outcome = BatchCompletion::default();
+        for order in submitted {
+            self.insert(order).await?;
+        }
+        for id in created {
+            if !self.lock().orders.contains_key(id) {
+                outcome.unknown.insert(*id);
+            }
+        }
+        for id in created.iter().chain(submitted.iter().map(|o| &o.id)) {
+            if self.transition(*id, OrderStatus::Completed, None)? {
+                outcome.completed.insert(*id);
+            }
+        }
+        Ok(outcome)
+    }
+
     async fn fail(&self, id: OrderId, reason: &str) -> Result<bool, PortError> {
         self.transition(id, OrderStatus::Failed, Some(reason))
     }
@@ -232,8 +274,11 @@ impl OrderCache for Memory {
         Ok(())
     }
 
-    async fn invalidate(&self, id: OrderId) -> Result<(), PortError> {
-        self.lock().cache.remove(&id);
+    async fn invalidate(&self, ids: &[OrderId]) -> Result<(), PortError> {
+        let mut state = self.lock();
+        for id in ids {
+            state.cache.remove(id);
+        }
         Ok(())
     }
 }
@@ -286,8 +331,10 @@ impl AdmissionControl for Memory {
 
 #[async_trait]
 impl StatusFeed for Memory {
-    async fn publish(&self, change: &StatusChange) -> Result<(), PortError> {
-        let _ = self.feed.send(change.clone());
+    async fn publish(&self, changes: &[StatusChange]) -> Result<(), PortError> {
+        for change in changes {
+            let _ = self.feed.send(change.clone());
+        }
         Ok(())
     }
 

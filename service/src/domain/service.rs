@@ -1,5 +1,6 @@
-//! The use cases: create, get and list orders (for the HTTP layer) and process an order (for
-//! the worker). Plain function calls over the ports; unit-tested with in-memory adapters.
+//! The use cases: create, get and list orders (for the HTTP layer); processing messages (for
+//! the worker) is in [`super::processing`]. Plain function calls over the ports; unit-tested
+//! with in-memory adapters.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,15 +8,15 @@ use std::time::Duration;
 use chrono::{DateTime, SubsecRound as _, Utc};
 use slipway_contracts::metrics as names;
 
-use super::messages::{Envelope, SubmittedOrder};
-use super::order::{CustomerId, NewOrder, Order, OrderId, OrderStatus, ValidationErrors};
+use super::order::{CustomerId, NewOrder, Order, OrderId, ValidationErrors};
+pub use super::processing::{ProcessError, Processed};
 use crate::ports::{
-    Admission, AdmissionControl, Cursor, IdempotencyClaim, Inserted, OrderCache, OrderEvents,
-    OrderRepository, PortError, StatusChange, StatusFeed,
+    Admission, AdmissionControl, Cursor, IdempotencyClaim, OrderCache, OrderEvents,
+    OrderRepository, PortError, StatusFeed,
 };
 
 /// Now, to the microsecond: what Postgres stores, so a created order equals its stored form.
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
@@ -54,35 +55,6 @@ pub enum CacheOutcome {
     Miss,
 }
 
-/// How a message's processing ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Processed {
-    /// The order was completed now.
-    Completed(OrderId),
-    /// The order was already terminal: a redelivery, nothing applied.
-    AlreadyDone(OrderId),
-}
-
-impl Processed {
-    /// The order the message was about.
-    pub fn order_id(&self) -> OrderId {
-        match self {
-            Self::Completed(id) | Self::AlreadyDone(id) => *id,
-        }
-    }
-}
-
-/// Why a message could not be processed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProcessError {
-    /// Retrying cannot help (bad message, unknown order): dead-letter it now.
-    #[error("{0}")]
-    Permanent(String),
-    /// A dependency failed: retry later.
-    #[error(transparent)]
-    Transient(#[from] PortError),
-}
-
 /// A page of orders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderPage {
@@ -95,12 +67,12 @@ pub struct OrderPage {
 /// The orders service.
 #[derive(Clone)]
 pub struct OrderService {
-    repo: Arc<dyn OrderRepository>,
-    cache: Arc<dyn OrderCache>,
+    pub(super) repo: Arc<dyn OrderRepository>,
+    pub(super) cache: Arc<dyn OrderCache>,
     admission: Arc<dyn AdmissionControl>,
     events: Arc<dyn OrderEvents>,
-    feed: Arc<dyn StatusFeed>,
-    work: Duration,
+    pub(super) feed: Arc<dyn StatusFeed>,
+    pub(super) work: Duration,
 }
 
 impl OrderService {
@@ -210,87 +182,6 @@ impl OrderService {
         Ok(OrderPage { orders, next })
     }
 
-    /// Processes a queue message: exactly one completion per order, however often the message
-    /// is delivered.
-    pub async fn process(&self, body: &str) -> Result<Processed, ProcessError> {
-        match Envelope::decode(body).map_err(ProcessError::Permanent)? {
-            Envelope::OrderCreated { order_id } => self.process_order(order_id).await,
-            Envelope::OrderSubmitted { order } => {
-                let id = self.accept_submitted(order).await?;
-                self.process_order(id).await
-            }
-        }
-    }
-
-    async fn accept_submitted(&self, submitted: SubmittedOrder) -> Result<OrderId, ProcessError> {
-        let draft = serde_json::Value::Object(submitted.draft);
-        let new = NewOrder::parse(&draft).map_err(|errors| {
-            let fields: Vec<String> = errors
-                .0
-                .iter()
-                .map(|e| format!("{} {}", e.field, e.message))
-                .collect();
-            ProcessError::Permanent(format!("invalid submitted order: {}", fields.join("; ")))
-        })?;
-        let id = OrderId(submitted.id);
-        if self.repo.insert(&new.into_order(id, now())).await? == Inserted::Created {
-            tracing::debug!(%id, "order submitted through the queue");
-        }
-        Ok(id)
-    }
-
-    async fn process_order(&self, id: OrderId) -> Result<Processed, ProcessError> {
-        if self.work.is_zero() {
-            // No work to wait for: `processing` would last no time at all, so one conditional
-            // UPDATE takes the order straight to `completed` (one statement, not two).
-            if self.repo.complete(id).await? {
-                self.announce(id, OrderStatus::Completed).await;
-                return Ok(Processed::Completed(id));
-            }
-            return match self.repo.get(id).await? {
-                None => Err(ProcessError::Permanent(format!("unknown order {id}"))),
-                Some(_) => Ok(Processed::AlreadyDone(id)),
-            };
-        }
-        let status = match self.repo.start_processing(id).await? {
-            None => return Err(ProcessError::Permanent(format!("unknown order {id}"))),
-            Some(status) if status.is_terminal() => return Ok(Processed::AlreadyDone(id)),
-            Some(status) => status,
-        };
-        if status == OrderStatus::Processing {
-            self.announce(id, OrderStatus::Processing).await;
-        }
-        tokio::time::sleep(self.work).await;
-        if self.repo.complete(id).await? {
-            self.announce(id, OrderStatus::Completed).await;
-            Ok(Processed::Completed(id))
-        } else {
-            Ok(Processed::AlreadyDone(id))
-        }
-    }
-
-    /// Marks an order failed (its message is being dead-lettered); unknown ids are ignored.
-    pub async fn fail(&self, id: OrderId, reason: &str) -> Result<(), PortError> {
-        if self.repo.fail(id, reason).await? {
-            self.announce(id, OrderStatus::Failed).await;
-        }
-        Ok(())
-    }
-
-    /// Invalidates the cache and tells every replica. Both are best effort: the status is
-    /// already in the store of record.
-    async fn announce(&self, id: OrderId, status: OrderStatus) {
-        let change = StatusChange { id, status };
-        let (invalidated, published) =
-            tokio::join!(self.cache.invalidate(id), self.feed.publish(&change));
-        if let Err(error) = invalidated {
-            tracing::warn!(%error, %id, "cache invalidation failed");
-        }
-        if let Err(error) = published {
-            tracing::warn!(%error, %id, "status publish failed");
-        }
-    }
-
     /// The status feed, for server-sent events.
     pub fn feed(&self) -> &Arc<dyn StatusFeed> {
         &self.feed
@@ -315,6 +206,7 @@ mod tests {
 
     use super::*;
     use crate::adapters::memory::Memory;
+    use crate::domain::order::OrderStatus;
 
     fn draft() -> serde_json::Value {
         json!({"customer_id": "c-42", "items": [{"sku": "A-1", "quantity": 2, "unit_price_cents": 1250}]})
@@ -415,99 +307,6 @@ mod tests {
             service.get(OrderId::new()).await.unwrap_err(),
             OrderError::NotFound
         );
-    }
-
-    #[tokio::test]
-    async fn processing_completes_once_however_often_the_message_comes() {
-        let memory = Memory::default();
-        let service = memory.service();
-        let (order, _) = service.create(&draft(), None).await.unwrap();
-        let body = Envelope::OrderCreated { order_id: order.id }.encode();
-        let mut feed = service.feed().subscribe();
-        assert_eq!(
-            service.process(&body).await.unwrap(),
-            Processed::Completed(order.id)
-        );
-        assert_eq!(
-            service.process(&body).await.unwrap(),
-            Processed::AlreadyDone(order.id)
-        );
-        assert_eq!(memory.processed_count(order.id), 1);
-        assert_eq!(
-            service.get(order.id).await.unwrap().0.status,
-            OrderStatus::Completed,
-            "cache invalidated"
-        );
-        assert_eq!(
-            feed.recv().await.unwrap().status,
-            OrderStatus::Completed,
-            "no work: straight to completed"
-        );
-    }
-
-    #[tokio::test]
-    async fn with_work_the_order_is_processing_meanwhile() {
-        let memory = Memory::default();
-        let service = memory.service_with_work(Duration::from_millis(5));
-        let (order, _) = service.create(&draft(), None).await.unwrap();
-        let mut feed = service.feed().subscribe();
-        let body = Envelope::OrderCreated { order_id: order.id }.encode();
-        assert_eq!(
-            service.process(&body).await.unwrap(),
-            Processed::Completed(order.id)
-        );
-        assert_eq!(feed.recv().await.unwrap().status, OrderStatus::Processing);
-        assert_eq!(feed.recv().await.unwrap().status, OrderStatus::Completed);
-        assert_eq!(
-            service.process(&body).await.unwrap(),
-            Processed::AlreadyDone(order.id)
-        );
-        assert_eq!(memory.processed_count(order.id), 1);
-    }
-
-    #[tokio::test]
-    async fn bad_messages_are_permanent_failures_and_outages_transient() {
-        let memory = Memory::default();
-        let service = memory.service();
-        assert!(
-            matches!(service.process("garbage").await, Err(ProcessError::Permanent(m)) if m.contains("undecodable"))
-        );
-        let unknown = Envelope::OrderCreated {
-            order_id: OrderId::new(),
-        }
-        .encode();
-        assert!(
-            matches!(service.process(&unknown).await, Err(ProcessError::Permanent(m)) if m.contains("unknown order"))
-        );
-        memory.set_repo_down(true);
-        assert!(matches!(
-            service.process(&unknown).await,
-            Err(ProcessError::Transient(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn submitted_orders_are_created_and_processed_once() {
-        let memory = Memory::default();
-        let service = memory.service();
-        let id = uuid::Uuid::new_v4();
-        let body = json!({"type": "order.submitted", "order": {"id": id, "customer_id": "c", "items": [{"sku": "A", "quantity": 1, "unit_price_cents": 5}]}}).to_string();
-        assert_eq!(
-            service.process(&body).await.unwrap(),
-            Processed::Completed(OrderId(id))
-        );
-        assert_eq!(
-            service.process(&body).await.unwrap(),
-            Processed::AlreadyDone(OrderId(id))
-        );
-        assert_eq!(memory.processed_count(OrderId(id)), 1);
-        let invalid =
-            json!({"type": "order.submitted", "order": {"id": id, "customer_id": "", "items": []}})
-                .to_string();
-        assert!(matches!(
-            service.process(&invalid).await,
-            Err(ProcessError::Permanent(_))
-        ));
     }
 
     #[tokio::test]

@@ -1,9 +1,11 @@
 //! The access log: one INFO line per request — method, route template, status, duration and
-//! request id — and a `request` span around the request, so that every line logged while it
+//! request id — and the request metrics ([`super::observe::record`]) from the same labels,
+//! and a `request` span around the request, so that every line logged while it
 //! is served carries its request id (in JSON logs under `span`, in pretty logs as a prefix).
 //!
 //! It sits inside the request-id layers (the id is set by then) and outside the panic
-//! catcher, so a panic is logged inside the request's span and its 500 is in the access log.
+//! catcher, so a panic is logged inside the request's span and its 500 is in the access log
+//! and the metrics.
 //!
 //! Inside it, the request's OpenTelemetry server span (OpenTelemetry's HTTP conventions: named
 //! `METHOD /route/{template}`, `http.request.method`, `http.route`, `http.response.status_code`,
@@ -76,7 +78,9 @@ pub async fn log(request: Request, next: Next) -> Response {
     if status >= 500 {
         server.record("otel.status_code", "error");
     }
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    super::observe::record(method.as_str(), &route, status, elapsed);
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         tracing::info!(
             target: "access",

@@ -1,11 +1,12 @@
 //! The HTTP layer: the axum router and its middleware. Handlers are thin: parse, call
 //! [`OrderService`], serialize; every error is a problem document ([`error`]).
 //!
-//! Middleware, outermost first: request id (set and propagated), the access log (one INFO
-//! line per request, and a span that puts the request id on every line logged for it), panic
-//! catching (a problem document, never a dropped connection; the panic's message is logged),
-//! metrics, compression, a concurrency
-//! limit (503 past it), a timeout (503), the body limit (413). The event stream skips the
+//! Middleware, outermost first: request id (set and propagated), the access log and the
+//! request metrics (one INFO line per request, and a span that puts the request id on every
+//! line logged for it), panic catching (a problem document, never a dropped connection; the
+//! panic's message is logged), compression, a concurrency limit (503 past it) and a timeout
+//! (503) in one layer, the body limit (413). Every `from_fn` layer costs a clone of the
+//! service inside it and a boxed future per request, so related ones are one layer. The event stream skips the
 //! limit and timeout (it is long-lived) and ends at shutdown.
 
 pub mod access_log;
@@ -38,9 +39,29 @@ use crate::domain::service::OrderService;
 use error::ApiError;
 use extract::BodyLimit;
 
-/// What handlers share.
+/// What handlers share, behind one `Arc`: axum clones the state for every request (each
+/// `State` extractor, each middleware given it), and a reference count is all that should
+/// cost. (Cloned field by field it was 4% of a cached read's CPU time.)
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state over `shared`.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub struct Shared {
     /// The domain.
     pub service: OrderService,
     /// For the Redis health check.
@@ -76,8 +97,13 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .route("/health", get(health::health))
         .route("/metrics", get(observe::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
-        .layer(middleware::from_fn_with_state(limits.timeout, timeout))
-        .layer(middleware::from_fn_with_state(permits, concurrency_limit));
+        .layer(middleware::from_fn_with_state(
+            Bounds {
+                permits,
+                timeout: limits.timeout,
+            },
+            bounded,
+        ));
     let unbounded = Router::new()
         .route("/v1/orders/{id}/events", get(events::stream))
         .route("/livez", get(health::livez));
@@ -101,7 +127,6 @@ fn with_middleware(routes: Router<AppState>, limits: Limits) -> Router<AppState>
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(Extension(BodyLimit(limits.max_body_bytes)))
         .layer(CompressionLayer::new())
-        .layer(middleware::from_fn(observe::track))
         .layer(CatchPanicLayer::custom(
             |panic: Box<dyn std::any::Any + Send>| {
                 crate::telemetry::report_panic("http_handler", panic.as_ref());
@@ -113,21 +138,22 @@ fn with_middleware(routes: Router<AppState>, limits: Limits) -> Router<AppState>
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-async fn timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Timeout.into_response(),
-    }
+/// The bounded routes' limits.
+#[derive(Clone)]
+struct Bounds {
+    permits: Arc<Semaphore>,
+    timeout: Duration,
 }
 
-async fn concurrency_limit(
-    State(permits): State<Arc<Semaphore>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match permits.try_acquire() {
-        Ok(_permit) => next.run(request).await,
-        Err(_) => ApiError::Overloaded.into_response(),
+/// The concurrency limit (a `503 overloaded` at once past it) and the timeout (`503 timeout`),
+/// in one layer: each layer is a clone of the inner service and a boxed future per request.
+async fn bounded(State(bounds): State<Bounds>, request: Request, next: Next) -> Response {
+    let Ok(_permit) = bounds.permits.try_acquire() else {
+        return ApiError::Overloaded.into_response();
+    };
+    match tokio::time::timeout(bounds.timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
     }
 }
 

@@ -1,31 +1,27 @@
-//! Observability at the HTTP edge: the request metrics middleware (count and duration by
-//! method, route template and status) and `GET /metrics` in Prometheus text.
+//! Observability at the HTTP edge: the request metrics (count and duration by method, route
+//! template and status), recorded by [`super::access_log`], and `GET /metrics` in Prometheus
+//! text.
 
-use std::time::Instant;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use slipway_contracts::metrics as names;
 
 use super::AppState;
 
-/// Records `http_requests_total` and `http_request_duration_seconds`.
-pub async fn track(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().as_str().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
+/// Records `http_requests_total` and `http_request_duration_seconds` for one request (called
+/// by the access log's middleware, which has the labels at hand).
+pub fn record(method: &str, route: &str, status: u16, elapsed: Duration) {
+    let labels = [
+        ("method", method.to_string()),
+        ("route", route.to_string()),
+        ("status", status.to_string()),
+    ];
     metrics::counter!(names::HTTP_REQUESTS_TOTAL, &labels).increment(1);
     metrics::histogram!(names::HTTP_REQUEST_DURATION_SECONDS, &labels)
-        .record(started.elapsed().as_secs_f64());
-    response
+        .record(elapsed.as_secs_f64());
 }
 
 /// Prometheus text exposition.

@@ -1,9 +1,13 @@
-//! The worker pool: pollers long-poll SQS (20 s, batches of 10) into a bounded channel; a
-//! fixed number of workers take messages from it and run them through the domain; deletes are
-//! batched. Backpressure: when every worker is busy and the channel is full, pollers wait.
+//! The worker pool: pollers long-poll SQS (20 s, batches of up to 10) into a bounded
+//! channel; a fixed number of workers take one receive batch at a time and run it through
+//! the domain as a batch (one statement completes its orders); deletes are batched.
+//! Backpressure: when every worker is busy and the channel is full, pollers wait.
 //!
-//! - [`poller`]: receive loop. [`processor`]: one message, end to end (lag, heartbeat,
-//!   outcome). [`deleter`]: batched deletes. [`backoff`]: retry delays.
+//! `concurrency` is the most messages processed at once: ⌈concurrency / 10⌉ workers (and as
+//! many pollers), each batch at most `min(concurrency, 10)` messages.
+//!
+//! - [`poller`]: receive loop. [`processor`]: one batch, end to end (lag, heartbeat, each
+//!   message's outcome). [`deleter`]: batched deletes. [`backoff`]: retry delays.
 //!   [`dead_letter`]: permanent failures to the DLQ with reason attributes.
 //! - Shutdown ([`WorkerPool::run`] until its token is cancelled): stop polling, let workers
 //!   finish what they hold, release unstarted messages (visibility 0), flush deletes.
@@ -49,7 +53,7 @@ pub struct WorkerSettings {
     pub queue_url: String,
     /// Its dead-letter queue.
     pub dlq_url: String,
-    /// Number of workers.
+    /// Most messages processed at once.
     pub concurrency: usize,
     /// The queue's visibility timeout (heartbeats extend it while work goes on).
     pub visibility_timeout: Duration,
@@ -57,6 +61,18 @@ pub struct WorkerSettings {
     pub shutdown_grace: Duration,
     /// Long-poll wait (20 s in production; tests may shorten it).
     pub wait_time_seconds: i32,
+}
+
+impl WorkerSettings {
+    /// Messages per receive: `min(concurrency, 10)` (10 is SQS's most).
+    pub fn batch_size(&self) -> i32 {
+        i32::try_from(self.concurrency.clamp(1, 10)).unwrap_or(10)
+    }
+
+    /// Batch workers (and pollers): enough for `concurrency` messages at once.
+    pub fn workers(&self) -> usize {
+        self.concurrency.max(1).div_ceil(10)
+    }
 }
 
 /// The pool.
@@ -94,18 +110,17 @@ impl WorkerPool {
     /// Runs until `shutdown` is cancelled, then drains. Returns when everything is settled.
     pub async fn run(self, shutdown: CancellationToken) {
         let settings = Arc::new(self.settings);
-        let concurrency = settings.concurrency.max(1);
-        metrics::gauge!(names::WORKER_POOL_SIZE).set(concurrency as f64);
+        let workers = settings.workers();
+        metrics::gauge!(names::WORKER_POOL_SIZE).set(settings.concurrency.max(1) as f64);
         metrics::gauge!(names::WORKER_BUSY).set(0.0);
         metrics::gauge!(names::WORKER_MESSAGES_IN_FLIGHT).set(0.0);
 
-        let (work_tx, work_rx) = mpsc::channel::<Received>(concurrency);
+        let (work_tx, work_rx) = mpsc::channel::<Vec<Received>>(workers);
         let work_rx = Arc::new(Mutex::new(work_rx));
         let (deleter, deleter_task) =
             deleter::spawn(self.client.clone(), settings.queue_url.clone());
 
-        let poller_count = concurrency.div_ceil(10).clamp(1, 16);
-        let pollers: Vec<_> = (0..poller_count)
+        let pollers: Vec<_> = (0..workers)
             .map(|_| {
                 tokio::spawn(poller::run(
                     self.client.clone(),
@@ -117,7 +132,7 @@ impl WorkerPool {
             .collect();
         drop(work_tx);
 
-        let workers: Vec<_> = (0..concurrency)
+        let workers: Vec<_> = (0..workers)
             .map(|_| {
                 let context = processor::Context {
                     client: self.client.clone(),
@@ -137,7 +152,7 @@ impl WorkerPool {
                             }
                         };
                         match next {
-                            Some(message) => processor::handle(&context, message).await,
+                            Some(batch) => processor::handle_batch(&context, batch).await,
                             None => break,
                         }
                     }
@@ -172,14 +187,14 @@ impl WorkerPool {
 async fn release_unstarted(
     client: &Client,
     queue_url: &str,
-    work_rx: &Mutex<mpsc::Receiver<Received>>,
+    work_rx: &Mutex<mpsc::Receiver<Vec<Received>>>,
 ) {
     let mut pending = Vec::new();
     {
         let mut rx = work_rx.lock().await;
         rx.close();
-        while let Ok(message) = rx.try_recv() {
-            pending.push(message);
+        while let Ok(batch) = rx.try_recv() {
+            pending.extend(batch);
         }
     }
     release(client, queue_url, &pending).await;

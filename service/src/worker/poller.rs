@@ -1,5 +1,5 @@
-//! A poller: long-polls the queue for batches of 10 and hands each message to the bounded
-//! channel, waiting when the workers are all busy. Stops polling at shutdown.
+//! A poller: long-polls the queue for batches (up to 10 messages) and hands each batch whole
+//! to the bounded channel, waiting when the workers are all busy. Stops polling at shutdown.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use super::{Received, WorkerSettings};
 pub async fn run(
     client: Client,
     settings: Arc<WorkerSettings>,
-    work: mpsc::Sender<Received>,
+    work: mpsc::Sender<Vec<Received>>,
     shutdown: CancellationToken,
 ) {
     let mut pause = Duration::from_millis(100);
@@ -24,7 +24,7 @@ pub async fn run(
         let receive = client
             .receive_message()
             .queue_url(&settings.queue_url)
-            .max_number_of_messages(10)
+            .max_number_of_messages(settings.batch_size())
             .wait_time_seconds(settings.wait_time_seconds)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")
@@ -48,28 +48,27 @@ pub async fn run(
                 continue;
             }
         };
+        if messages.is_empty() {
+            continue;
+        }
         metrics::gauge!(names::WORKER_MESSAGES_IN_FLIGHT).increment(messages.len() as f64);
-        let mut batch: std::collections::VecDeque<Received> =
-            messages.into_iter().map(received).collect();
-        while let Some(message) = batch.pop_front() {
-            // A full channel means every worker is busy: wait (backpressure). At shutdown,
-            // whatever this poller still holds is released at once, not left invisible.
-            let sent = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => Err(message),
-                slot = work.reserve() => match slot {
-                    Ok(slot) => {
-                        slot.send(message);
-                        Ok(())
-                    }
-                    Err(_) => Err(message),
-                },
-            };
-            if let Err(unsent) = sent {
-                batch.push_front(unsent);
-                super::release(&client, &settings.queue_url, batch.make_contiguous()).await;
-                return;
-            }
+        let batch: Vec<Received> = messages.into_iter().map(received).collect();
+        // A full channel means every worker is busy: wait (backpressure). At shutdown, the
+        // batch this poller holds is released at once, not left invisible.
+        let sent = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => Err(batch),
+            slot = work.reserve() => match slot {
+                Ok(slot) => {
+                    slot.send(batch);
+                    Ok(())
+                }
+                Err(_) => Err(batch),
+            },
+        };
+        if let Err(unsent) = sent {
+            super::release(&client, &settings.queue_url, &unsent).await;
+            return;
         }
     }
 }

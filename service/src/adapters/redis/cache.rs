@@ -56,10 +56,13 @@ impl OrderCache for RedisCache {
         Ok(())
     }
 
-    async fn invalidate(&self, id: OrderId) -> Result<(), PortError> {
+    async fn invalidate(&self, ids: &[OrderId]) -> Result<(), PortError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let mut connection = self.redis.connection().await?;
         let _: i64 = redis::cmd("DEL")
-            .arg(cache_key(id))
+            .arg(ids.iter().map(|id| cache_key(*id)).collect::<Vec<_>>())
             .query_async(&mut connection)
             .instrument(super::command("DEL"))
             .await

@@ -78,13 +78,22 @@ fn decode_change(payload: &str) -> Option<StatusChange> {
 
 #[async_trait]
 impl StatusFeed for RedisStatusFeed {
-    async fn publish(&self, change: &StatusChange) -> Result<(), PortError> {
-        let payload =
-            serde_json::json!({"id": change.id, "status": change.status.as_str()}).to_string();
+    async fn publish(&self, changes: &[StatusChange]) -> Result<(), PortError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut pipeline = redis::pipe();
+        for change in changes {
+            let payload =
+                serde_json::json!({"id": change.id, "status": change.status.as_str()}).to_string();
+            pipeline
+                .cmd("PUBLISH")
+                .arg(STATUS_CHANNEL)
+                .arg(payload)
+                .ignore();
+        }
         let mut connection = self.redis.connection().await?;
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg(STATUS_CHANNEL)
-            .arg(payload)
+        let () = pipeline
             .query_async(&mut connection)
             .instrument(super::command("PUBLISH"))
             .await

@@ -1,6 +1,9 @@
 //! The order repository on Postgres (sqlx). Status changes are single conditional UPDATEs, so
 //! that concurrent deliveries of one message complete an order once. Every statement is a
-//! client span when traces are on (the health check's `SELECT 1` is not).
+//! client span when traces are on (the health check's `SELECT 1` is not). A receive batch's
+//! orders are completed by one statement ([`batch`]).
+
+mod batch;
 
 use std::time::Duration;
 
@@ -11,7 +14,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::domain::order::{CustomerId, LineItem, Order, OrderId, OrderStatus};
-use crate::ports::{Cursor, Inserted, OrderRepository, PortError};
+use crate::ports::{BatchCompletion, Cursor, Inserted, OrderRepository, PortError};
 
 /// The embedded migrations (`service/migrations`), for `service migrate` and for tests.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -102,6 +105,7 @@ fn statement(operation: &'static str, text: &str, order: Option<OrderId>) -> tra
         db.operation.name = operation,
         db.collection.name = "orders",
         db.query.text = text,
+        db.operation.batch.size = tracing::field::Empty,
         order.id = tracing::field::Empty,
     );
     if let Some(order) = order {
@@ -213,6 +217,14 @@ impl OrderRepository for PgOrders {
             .await
             .map_err(unavailable)?;
         Ok(result.rows_affected() == 1)
+    }
+
+    async fn complete_batch(
+        &self,
+        created: &[OrderId],
+        submitted: &[Order],
+    ) -> Result<BatchCompletion, PortError> {
+        batch::complete_batch(&self.pool, created, submitted).await
     }
 
     async fn fail(&self, id: OrderId, reason: &str) -> Result<bool, PortError> {
