@@ -4,7 +4,7 @@
 //! Backpressure: when every worker is busy and the channel is full, pollers wait.
 //!
 //! `concurrency` is the most messages processed at once: ⌈concurrency / 10⌉ workers (and as
-//! many pollers), each batch at most `min(concurrency, 10)` messages.
+//! many pollers), each receive at most ⌊concurrency / workers⌋ messages (10 at most).
 //!
 //! - [`poller`]: receive loop. [`processor`]: one batch, end to end (lag, heartbeat, each
 //!   message's outcome). [`deleter`]: batched deletes. [`backoff`]: retry delays.
@@ -64,9 +64,11 @@ pub struct WorkerSettings {
 }
 
 impl WorkerSettings {
-    /// Messages per receive: `min(concurrency, 10)` (10 is SQS's most).
+    /// Messages per receive: `concurrency` shared among the workers, rounded down so that
+    /// no more than `concurrency` are processed at once (10 is SQS's most).
     pub fn batch_size(&self) -> i32 {
-        i32::try_from(self.concurrency.clamp(1, 10)).unwrap_or(10)
+        let per_worker = (self.concurrency.max(1) / self.workers()).clamp(1, 10);
+        i32::try_from(per_worker).unwrap_or(10)
     }
 
     /// Batch workers (and pollers): enough for `concurrency` messages at once.
@@ -229,5 +231,42 @@ pub async fn release(client: &Client, queue_url: &str, messages: &[Received]) {
             tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(error), "release failed; the messages return after their visibility timeout");
         }
         metrics::gauge!(names::WORKER_MESSAGES_IN_FLIGHT).decrement(chunk.len() as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(concurrency: usize) -> WorkerSettings {
+        WorkerSettings {
+            queue_url: String::new(),
+            dlq_url: String::new(),
+            concurrency,
+            visibility_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+            wait_time_seconds: 20,
+        }
+    }
+
+    #[test]
+    fn concurrency_bounds_the_messages_processed_at_once() {
+        for (concurrency, workers, batch) in [
+            (1, 1, 1),
+            (4, 1, 4),
+            (8, 1, 8),
+            (10, 1, 10),
+            (16, 2, 8),
+            (64, 7, 9),
+            (1024, 103, 9),
+        ] {
+            let s = settings(concurrency);
+            assert_eq!(
+                (s.workers(), s.batch_size()),
+                (workers, batch),
+                "{concurrency}"
+            );
+            assert!(s.workers() * s.batch_size() as usize <= concurrency);
+        }
     }
 }
