@@ -78,6 +78,19 @@ pub struct Span {
     pub status_message: Option<String>,
     /// Its attributes, as plain JSON values (arrays for arrays, strings for bytes in hex).
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Spans it is linked to (OpenTelemetry span links), often in other traces: a message
+    /// processed in a batch links to the span its batch's work ran under.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<SpanLink>,
+}
+
+/// A link from one span to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpanLink {
+    /// The linked span's trace, 32 lowercase hex digits.
+    pub trace_id: String,
+    /// The linked span, 16 lowercase hex digits.
+    pub span_id: String,
 }
 
 impl Span {
@@ -263,6 +276,7 @@ mod tests {
                 SpanStatus::Unset
             },
             status_message: None,
+            links: Vec::new(),
             attributes: serde_json::Map::new(),
         }
     }
@@ -307,6 +321,7 @@ mod tests {
             end_unix_nano: 5,
             status: SpanStatus::Ok,
             status_message: None,
+            links: Vec::new(),
             attributes: serde_json::Map::from_iter([(
                 ORDER_ID.to_string(),
                 serde_json::Value::from("o-1"),

@@ -103,3 +103,17 @@ pub fn continue_trace(span: &tracing::Span, parent: Context, log: &tracing::Span
         log.record("span_id", ids.span_id().to_string());
     }
 }
+
+/// Links `span` to `to` (an OpenTelemetry span link): a message processed in a batch points at
+/// the span under which the batch's statement ran, in the first message's trace. Nothing
+/// without traces.
+pub fn link(span: &tracing::Span, to: &tracing::Span) {
+    use opentelemetry::trace::TraceContextExt as _;
+    if !crate::otel::enabled() {
+        return;
+    }
+    let target = to.context().span().span_context().clone();
+    if target.is_valid() {
+        span.add_link(target);
+    }
+}

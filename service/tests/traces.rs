@@ -169,6 +169,7 @@ async fn an_order_is_one_trace_from_the_request_through_the_queue_to_the_databas
         Some(process.span_id.as_str())
     );
 
+    batched_orders_link_to_their_statement(&store, &sqs, &stack.env()["SQS_QUEUE_URL"]).await;
     retried_while_postgres_is_down(&mut stack, &store, &sqs).await;
 
     // Probes and scrapes are logged, not traced (devstack polled /health until ready).
@@ -211,6 +212,74 @@ fn queue_part(spans: &[Span], send: &Span, process: &Span) {
     assert_eq!(
         in_flight.attribute("messaging.message.id"),
         process.attribute("messaging.message.id")
+    );
+}
+
+/// Two orders sent in one batch, each in a trace of its own, are completed by one statement:
+/// it runs under the first message's `process` span (with the batch's size), and the other
+/// message's `process` span links to that span, so each order's trace leads to it.
+async fn batched_orders_link_to_their_statement(
+    store: &SpanStore,
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+) {
+    let traces = [
+        "6e0c63257de34c926f9efcd03899e1a1",
+        "6e0c63257de34c926f9efcd03899e1a2",
+    ];
+    let entries: Vec<_> = traces
+        .iter()
+        .enumerate()
+        .map(|(i, trace)| {
+            let body = serde_json::json!({"type": "order.submitted", "order": {
+                "id": uuid::Uuid::new_v4(), "customer_id": "batched",
+                "items": [{"sku": "B-1", "quantity": 1, "unit_price_cents": 100}]}});
+            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body.to_string())
+                .message_attributes("traceparent", traceparent(trace))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    sqs.send_message_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .unwrap();
+    let processed = |spans: &[Span]| {
+        spans
+            .iter()
+            .any(|s| s.name == "process orders" && s.attribute("outcome") == Some("ok"))
+    };
+    let mut found = Vec::new();
+    for trace in traces {
+        let spans = spans_until(store, TraceQuery::TraceId(trace.into()), processed).await;
+        let process = named(&spans, "process orders")[0].clone();
+        let statement = spans
+            .iter()
+            .find(|s| {
+                s.name == "UPDATE orders"
+                    && s.parent_span_id.as_deref() == Some(process.span_id.as_str())
+            })
+            .cloned();
+        found.push((process, statement));
+    }
+    // One receive took both (sent together into an idle queue): one statement for both.
+    let (first, second) = match (&found[0], &found[1]) {
+        ((p, Some(s)), (other, None)) | ((other, None), (p, Some(s))) => ((p, s), other),
+        other => panic!("one statement under one of the two process spans: {other:#?}"),
+    };
+    let (first_process, statement) = first;
+    assert_eq!(statement.attributes["db.operation.batch.size"], 2);
+    assert_eq!(first_process.attributes["messaging.batch.message_count"], 2);
+    assert!(
+        second
+            .links
+            .iter()
+            .any(|l| l.span_id == first_process.span_id && l.trace_id == first_process.trace_id),
+        "the other message's process span links to the batch's: {second:#?}"
     );
 }
 

@@ -35,6 +35,7 @@ fn journey() -> Vec<Span> {
         end_unix_nano: 9_000_000,
         status: SpanStatus::Unset,
         status_message: None,
+        links: Vec::new(),
         attributes: serde_json::Map::from_iter([("order.id".to_string(), "o-77".into())]),
     };
     vec![

@@ -401,6 +401,7 @@ fn span(id: &str, parent: Option<&str>, name: &str, kind: SpanKind, at_ms: (u64,
             SpanStatus::Unset
         },
         status_message: None,
+        links: Vec::new(),
         attributes: serde_json::Map::new(),
     }
 }

@@ -130,6 +130,7 @@ mod tests {
                 SpanStatus::Unset
             },
             status_message: None,
+            links: Vec::new(),
             attributes: serde_json::Map::new(),
         }
     }

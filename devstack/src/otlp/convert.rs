@@ -5,7 +5,7 @@
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{span, status};
-use slipway_contracts::trace::{Span, SpanKind, SpanStatus};
+use slipway_contracts::trace::{Span, SpanKind, SpanLink, SpanStatus};
 
 /// The service name when the sender gave none (OpenTelemetry's own default).
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
@@ -52,6 +52,14 @@ fn span_of(span: opentelemetry_proto::tonic::trace::v1::Span, service: &str) -> 
         },
         status_message: (!status.message.is_empty()).then_some(status.message),
         attributes: attributes(&span.attributes),
+        links: span
+            .links
+            .iter()
+            .map(|link| SpanLink {
+                trace_id: hex::encode(&link.trace_id),
+                span_id: hex::encode(&link.span_id),
+            })
+            .collect(),
     }
 }
 

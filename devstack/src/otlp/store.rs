@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Mutex;
 
-use slipway_contracts::trace::{MESSAGE_ID, ORDER_ID, Span, TraceQuery, TraceSummary};
+use slipway_contracts::trace::{MESSAGE_ID, ORDER_ID, Span, SpanLink, TraceQuery, TraceSummary};
 
 /// How much the store keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +172,7 @@ fn estimate(span: &Span) -> usize {
         + span.service.len()
         + span.status_message.as_ref().map_or(0, String::len)
         + attributes
+        + span.links.len() * (std::mem::size_of::<SpanLink>() + 48)
 }
 
 #[cfg(test)]
@@ -192,6 +193,7 @@ mod tests {
             end_unix_nano: start + 1,
             status: SpanStatus::Unset,
             status_message: None,
+            links: Vec::new(),
             attributes: attributes
                 .iter()
                 .map(|(k, v)| ((*k).to_string(), serde_json::Value::from(*v)))

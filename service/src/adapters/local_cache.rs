@@ -4,8 +4,9 @@
 //! It holds only terminal orders (completed or failed). No status leaves a terminal one
 //! ([`OrderStatus::is_terminal`]; every status change is a conditional UPDATE from `pending` or
 //! `processing`), so such an entry cannot go stale and no replica has to be told about it.
-//! An order that can still change is read from Redis every time, which the writer invalidates
-//! before it announces the change ([`crate::domain::processing`]). So the bound across
+//! An order that can still change is read from Redis every time, where the writer leaves a
+//! tombstone that no late fill can overwrite before it announces the change
+//! ([`crate::adapters::redis::cache`], [`crate::domain::processing`]). So the bound across
 //! replicas is the one Redis gives: a replica's next read after the writer's invalidation,
 //! a fortiori after the replica heard the change on the status feed, sees the new status.
 //!

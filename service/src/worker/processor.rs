@@ -10,7 +10,8 @@
 //! Each message has its `process` span (OpenTelemetry's messaging conventions, consumer kind)
 //! continuing the trace it carries — again on every redelivery, so retries show — with its
 //! outcome: `ok`, `retry` (with the delay) or `dead_letter` (with the reason). The batch's
-//! statement runs under the first message's span, with the batch's size on it.
+//! statement runs under the first message's span, with the batch's size on it; every other
+//! message's span links to that one, so each order's trace leads to its statement.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -72,7 +73,7 @@ impl Traced {
             messaging.destination.name = %queue,
             messaging.message.id = %message.message_id,
             messaging.message.delivery_count = message.receive_count,
-            messaging.batch.message_count = batch,
+            messaging.batch.message_count = i64::try_from(batch).unwrap_or(i64::MAX),
             order.id = tracing::field::Empty,
             outcome = tracing::field::Empty,
             retry.delay_ms = tracing::field::Empty,
@@ -120,6 +121,11 @@ pub async fn handle_batch(context: &Context, batch: Vec<Received>) {
         .into_iter()
         .map(|message| Traced::new(context, message, size))
         .collect();
+    if let Some((first, rest)) = traced.split_first() {
+        for other in rest {
+            crate::trace_context::link(&other.process, &first.process);
+        }
+    }
     let started = Instant::now();
     let outcomes = tokio::select! {
         outcomes = process(context, &traced) => outcomes,

@@ -87,7 +87,10 @@ pub(super) async fn complete_batch(
         _ => None,
     };
     let span = statement("UPDATE", COMPLETE_BATCH, only);
-    span.record("db.operation.batch.size", created.len() + submitted.len());
+    span.record(
+        "db.operation.batch.size",
+        i64::try_from(created.len() + submitted.len()).unwrap_or(i64::MAX),
+    );
     let rows: Vec<(Uuid, bool)> = sqlx::query_as(COMPLETE_BATCH)
         .bind(columns.ids)
         .bind(columns.customers)
